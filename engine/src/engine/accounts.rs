@@ -1,0 +1,162 @@
+//! Users, logins, sessions and bots.
+
+use super::{Engine, expect_outcome};
+use crate::auth::{hash_password, new_secret, secret_hash, verify_password};
+use crate::content::{check_login, normalize_name};
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::model::{Bot, Login, NewUser, Role, User};
+use crate::store::{Op, Outcome, queries};
+
+/// Sessions are written back (sliding expiry) at most this often.
+const SESSION_REFRESH_MS: i64 = 3600 * 1000;
+
+impl Engine {
+    /// Creates a person (admin or member). They join every open room at once.
+    pub fn create_user(&self, new: NewUser) -> Result<User> {
+        check_login(&new.login)?;
+        let name = normalize_name("name", &new.name)?;
+        if new.role == Role::Bot {
+            return Err(Error::validation("role", "bots are made with create_bot"));
+        }
+        // Hashing is slow on purpose; it runs here, never on the writer thread.
+        let hash = hash_password(&new.password, self.options().password_cost)?;
+        expect_outcome!(
+            self.write(Op::CreateUser {
+                login: new.login,
+                name,
+                password_hash: Some(hash),
+                role: new.role,
+                bot_key_hash: None,
+            }),
+            User
+        )
+    }
+
+    /// Creates a bot and its key. A bot sees only the rooms it is added to.
+    pub fn create_bot(&self, login: &str, name: &str) -> Result<Bot> {
+        check_login(login)?;
+        let name = normalize_name("name", name)?;
+        let key = new_secret();
+        let user = expect_outcome!(
+            self.write(Op::CreateUser {
+                login: login.to_owned(),
+                name,
+                password_hash: None,
+                role: Role::Bot,
+                bot_key_hash: Some(secret_hash(&key)),
+            }),
+            User
+        )?;
+        Ok(Bot { user, key })
+    }
+
+    /// Checks a password and opens a session. At most `login_attempts` tries per login in
+    /// `login_window` (counted whether they succeed or not).
+    pub fn login(&self, login: &str, password: &str) -> Result<Login> {
+        let now = self.now();
+        self.inner.limiter.attempt(login, now)?;
+        let found = self.store().read(|c| queries::accounts::credentials(c, login))?;
+        let Some((user, hash)) = found else {
+            // Same work as a real check, so timing does not tell which logins exist.
+            let cost = self.options().password_cost;
+            let dummy = self.inner.dummy_hash.get_or_init(|| {
+                hash_password("not a real password", cost).unwrap_or_default()
+            });
+            verify_password(password, Some(dummy));
+            return Err(Error::Unauthenticated("wrong login or password"));
+        };
+        if !verify_password(password, hash.as_deref()) {
+            return Err(Error::Unauthenticated("wrong login or password"));
+        }
+        if !user.active {
+            return Err(Error::Forbidden("user is deactivated"));
+        }
+        let token = new_secret();
+        let expires_at = now + self.options().session_ttl.as_millis() as i64;
+        self.write(Op::CreateSession {
+            token_hash: secret_hash(&token),
+            user: user.id,
+            expires_at,
+        })?;
+        Ok(Login {
+            token,
+            user,
+            expires_at,
+        })
+    }
+
+    /// The user behind a session token. Unknown, revoked and expired tokens and deactivated
+    /// users are refused with [`Error::Unauthenticated`]. Each use extends the session
+    /// (written back at most once an hour).
+    pub fn authenticate(&self, token: &str) -> Result<User> {
+        let hash = secret_hash(token);
+        let now = self.now();
+        let (user, expires_at) = self
+            .store()
+            .read(|c| queries::accounts::session(c, &hash))?
+            .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
+        if expires_at <= now {
+            return Err(Error::Unauthenticated("session expired"));
+        }
+        if !user.active {
+            return Err(Error::Unauthenticated("user is deactivated"));
+        }
+        let renewed = now + self.options().session_ttl.as_millis() as i64;
+        if renewed - expires_at >= SESSION_REFRESH_MS {
+            // Best effort and never blocking: a full queue just means the next use renews.
+            let _ = self.store().submit(
+                Op::ExtendSession {
+                    token_hash: hash,
+                    expires_at: renewed,
+                },
+                Box::new(|_| {}),
+            );
+        }
+        Ok(user)
+    }
+
+    /// The bot owning `key`; unknown keys and deactivated bots are refused.
+    pub fn authenticate_bot(&self, key: &str) -> Result<User> {
+        let hash = secret_hash(key);
+        match self.store().read(|c| queries::accounts::bot(c, &hash))? {
+            Some(user) if user.active => Ok(user),
+            Some(_) => Err(Error::Unauthenticated("bot is deactivated")),
+            None => Err(Error::Unauthenticated("unknown bot key")),
+        }
+    }
+
+    /// Ends one session. Revoking an unknown token is not an error.
+    pub fn revoke_session(&self, token: &str) -> Result<()> {
+        self.write(Op::RevokeSession {
+            token_hash: secret_hash(token),
+        })
+        .map(|_| ())
+    }
+
+    /// Ends every session of a user; returns how many there were.
+    pub fn revoke_all_sessions(&self, user: UserId) -> Result<u64> {
+        expect_outcome!(self.write(Op::RevokeAllSessions { user }), Count)
+    }
+
+    /// Deactivates a user: all sessions end and every later call for them is refused.
+    /// Host-level: the caller decides who may do this.
+    pub fn deactivate_user(&self, user: UserId) -> Result<()> {
+        self.write(Op::DeactivateUser { user }).map(|_: Outcome| ())
+    }
+
+    /// A user by id.
+    pub fn user(&self, id: UserId) -> Result<User> {
+        self.store().read(|c| queries::accounts::user(c, id))
+    }
+
+    /// A user by login (case-insensitive).
+    pub fn user_by_login(&self, login: &str) -> Result<User> {
+        self.store().read(|c| queries::accounts::user_by_login(c, login))
+    }
+
+    /// Every user, oldest first.
+    pub fn users(&self) -> Result<Vec<User>> {
+        self.store().read(queries::accounts::users)
+    }
+}

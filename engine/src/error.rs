@@ -1,0 +1,76 @@
+//! The engine's error type.
+
+use std::time::Duration;
+
+/// Result alias used across the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in an engine call. Each variant is something a caller can
+/// act on; the `Display` text is meant for a person.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An argument was rejected before anything was written (`field` names it).
+    #[error("invalid {field}: {reason}")]
+    Validation {
+        /// The argument or field that was rejected.
+        field: &'static str,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The token or bot key is unknown, expired or revoked, or the login failed.
+    #[error("not authenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// The user may not do this (not a member, not the author, deactivated, ...).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// No such user, room or message.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Too many attempts; try again after `retry_after`.
+    #[error("rate limited; retry after {} ms", retry_after.as_millis())]
+    RateLimited {
+        /// How long to wait before trying again.
+        retry_after: Duration,
+    },
+    /// The writer's queue stayed full for longer than the configured wait.
+    #[error("engine overloaded; try again later")]
+    Overloaded,
+    /// The engine was closed; nothing more is accepted.
+    #[error("engine is closed")]
+    Closed,
+    /// The database was written by a newer Ember than this one.
+    #[error("database schema version {found} is newer than this Ember supports ({supported})")]
+    SchemaTooNew {
+        /// The version stored in the file.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The database could not be opened (not a database, unreadable or read-only path, ...).
+    #[error("cannot open database {path}: {reason}")]
+    Open {
+        /// The path given to [`crate::Engine::open`].
+        path: String,
+        /// What SQLite or the file system said.
+        reason: String,
+    },
+    /// SQLite failed while reading or writing; the text is SQLite's.
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl Error {
+    pub(crate) fn validation(field: &'static str, reason: impl Into<String>) -> Self {
+        Error::Validation {
+            field,
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! How an engine is opened and tuned.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::clock::Clock;
+
+/// How hard SQLite syncs to disk at commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// WAL + `synchronous=NORMAL`: an acknowledged write survives the process being killed;
+    /// after a power cut the last commits may be lost. The default.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced; also survives a power cut.
+    Full,
+}
+
+/// Cost of the argon2id password hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordCost {
+    /// Memory in KiB (at least 8).
+    pub memory_kib: u32,
+    /// Passes over memory (at least 1).
+    pub iterations: u32,
+}
+
+impl Default for PasswordCost {
+    /// OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+        }
+    }
+}
+
+/// Everything [`crate::Engine::open`] takes. Build with [`Options::new`] and adjust fields.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The SQLite file; created when missing.
+    pub path: PathBuf,
+    /// Commit durability.
+    pub synchronous: Synchronous,
+    /// Page cache of the writer's connection, in KiB.
+    pub writer_cache_kib: u32,
+    /// Page cache of each reader connection, in KiB.
+    pub reader_cache_kib: u32,
+    /// Read connections kept open for reuse.
+    pub readers: usize,
+    /// Commands that may wait for the writer before callers are pushed back.
+    pub queue_capacity: usize,
+    /// How long a blocking call waits for room in a full queue before [`crate::Error::Overloaded`].
+    pub overload_wait: Duration,
+    /// Most commands committed in one transaction.
+    pub max_batch: usize,
+    /// A new message becomes searchable within about this long after its acknowledgement
+    /// (full-text indexing is batched off the acknowledgement path).
+    pub search_delay: Duration,
+    /// Session lifetime; each use pushes the expiry forward (sliding expiry).
+    pub session_ttl: Duration,
+    /// Password hashing cost.
+    pub password_cost: PasswordCost,
+    /// Login attempts allowed per login within [`Options::login_window`].
+    pub login_attempts: u32,
+    /// Window of the login rate limit.
+    pub login_window: Duration,
+    /// Time source.
+    pub clock: Clock,
+}
+
+impl Options {
+    /// Defaults for a database at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            synchronous: Synchronous::Normal,
+            writer_cache_kib: 64 * 1024,
+            reader_cache_kib: 16 * 1024,
+            readers: 4,
+            queue_capacity: 4096,
+            overload_wait: Duration::from_millis(500),
+            max_batch: 1024,
+            search_delay: Duration::from_millis(100),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
+            password_cost: PasswordCost::default(),
+            login_attempts: 10,
+            login_window: Duration::from_secs(180),
+            clock: Clock::system(),
+        }
+    }
+}

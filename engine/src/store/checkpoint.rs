@@ -1,0 +1,82 @@
+//! WAL checkpoints on their own thread and connection, so that a commit never waits for one.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::options::Options;
+use crate::stats::Counters;
+use crate::store::schema;
+
+/// Runs `PASSIVE` checkpoints when nudged by the writer (and at least once a second while
+/// there is work); stops when dropped.
+pub(crate) struct Checkpointer {
+    nudge: Option<Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    pub(crate) fn spawn(opts: &Options, stats: Arc<Counters>) -> Self {
+        let (nudge, rx) = crossbeam_channel::bounded(1);
+        let opts = opts.clone();
+        let thread = std::thread::Builder::new()
+            .name("ember-checkpoint".into())
+            .spawn(move || run(&opts, &rx, &stats))
+            .ok();
+        Self {
+            nudge: Some(nudge),
+            thread,
+        }
+    }
+
+    /// Asks for a checkpoint soon; never blocks.
+    pub(crate) fn nudge(&self) {
+        if let Some(n) = &self.nudge {
+            let _ = n.try_send(());
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.nudge.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(opts: &Options, rx: &Receiver<()>, stats: &Counters) {
+    let conn = match schema::open_checkpointer(opts) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("checkpointer cannot open the database: {e}");
+            return;
+        }
+    };
+    let mut last = (0, 0);
+    loop {
+        match rx.recv_timeout(Duration::from_secs(1)) {
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        // Answers (busy, frames in the WAL, frames copied back into the database).
+        let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        match pass {
+            Ok(now) => {
+                if now.1 > 0 && now != last {
+                    stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+                }
+                last = now;
+            }
+            Err(e) => log::warn!("checkpoint failed: {e}"),
+        }
+        // Let the WAL gather some pages before the next pass.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,108 @@
+//! Users and sessions.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::Outcome;
+use crate::error::{Error, Result};
+use crate::ids::UserId;
+use crate::model::{Involvement, Role, RoomKind, User};
+use crate::store::access;
+
+pub(super) fn create_user(
+    conn: &Connection,
+    login: &str,
+    name: &str,
+    password_hash: Option<String>,
+    role: Role,
+    bot_key_hash: Option<[u8; 32]>,
+    now: i64,
+) -> Result<Outcome> {
+    let taken: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE login = ?1)")?
+        .query_row([login], |r| r.get(0))?;
+    if taken {
+        return Err(Error::validation("login", "is already taken"));
+    }
+    let id = UserId(Uuid::now_v7());
+    conn.prepare_cached(
+        "INSERT INTO users(id, login, name, password_hash, role, bot_key_hash, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id,
+        login,
+        name,
+        password_hash,
+        role as i64,
+        bot_key_hash.as_ref().map(|h| &h[..]),
+        now
+    ])?;
+    let key = conn.last_insert_rowid();
+    if role != Role::Bot {
+        // People belong to every open room, including those created before them.
+        conn.prepare_cached(
+            "INSERT INTO memberships(room_key, user_key, involvement, last_read_seq) \
+             SELECT key, ?1, ?2, last_seq FROM rooms WHERE kind = ?3",
+        )?
+        .execute(params![key, Involvement::Mentions as i64, RoomKind::Open as i64])?;
+    }
+    Ok(Outcome::User(User {
+        id,
+        login: login.to_owned(),
+        name: name.to_owned(),
+        role,
+        active: true,
+        created_at: now,
+    }))
+}
+
+pub(super) fn deactivate(conn: &Connection, user: UserId) -> Result<Outcome> {
+    let key: i64 = conn
+        .prepare_cached("SELECT key FROM users WHERE id = ?1")?
+        .query_row([user], |r| r.get(0))
+        .optional()?
+        .ok_or(Error::NotFound("user"))?;
+    conn.prepare_cached("UPDATE users SET active = 0 WHERE key = ?1")?
+        .execute([key])?;
+    conn.prepare_cached("DELETE FROM sessions WHERE user_key = ?1")?
+        .execute([key])?;
+    Ok(Outcome::Done)
+}
+
+pub(super) fn create_session(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+    user: UserId,
+    expires_at: i64,
+    now: i64,
+) -> Result<Outcome> {
+    let actor = access::active_user(conn, user)?;
+    conn.prepare_cached(
+        "INSERT INTO sessions(token_hash, user_key, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![&token_hash[..], actor.key, now, expires_at])?;
+    Ok(Outcome::Done)
+}
+
+pub(super) fn extend_session(conn: &Connection, token_hash: &[u8; 32], expires_at: i64) -> Result<Outcome> {
+    conn.prepare_cached(
+        "UPDATE sessions SET expires_at = max(expires_at, ?2) WHERE token_hash = ?1",
+    )?
+    .execute(params![&token_hash[..], expires_at])?;
+    Ok(Outcome::Done)
+}
+
+pub(super) fn revoke_session(conn: &Connection, token_hash: &[u8; 32]) -> Result<Outcome> {
+    let n = conn
+        .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+        .execute([&token_hash[..]])?;
+    Ok(Outcome::Count(n as u64))
+}
+
+pub(super) fn revoke_all_sessions(conn: &Connection, user: UserId) -> Result<Outcome> {
+    let n = conn
+        .prepare_cached("DELETE FROM sessions WHERE user_key = (SELECT key FROM users WHERE id = ?1)")?
+        .execute([user])?;
+    Ok(Outcome::Count(n as u64))
+}

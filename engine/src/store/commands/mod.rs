@@ -1,0 +1,160 @@
+//! Everything the writer thread can do, one command at a time, inside its transaction.
+//!
+//! Each command runs in its own savepoint: a failing command leaves no trace and does not
+//! fail the others committed with it.
+
+mod accounts;
+mod messages;
+mod rooms;
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+use crate::ids::{MessageId, RoomId, UserId};
+use crate::model::{Involvement, Message, Posted, Role, Room, RoomKind, User};
+
+/// A write, as sent to the writer.
+#[derive(Debug)]
+pub(crate) enum Op {
+    CreateUser {
+        login: String,
+        name: String,
+        password_hash: Option<String>,
+        role: Role,
+        bot_key_hash: Option<[u8; 32]>,
+    },
+    DeactivateUser {
+        user: UserId,
+    },
+    CreateSession {
+        token_hash: [u8; 32],
+        user: UserId,
+        expires_at: i64,
+    },
+    ExtendSession {
+        token_hash: [u8; 32],
+        expires_at: i64,
+    },
+    RevokeSession {
+        token_hash: [u8; 32],
+    },
+    RevokeAllSessions {
+        user: UserId,
+    },
+    CreateRoom {
+        creator: UserId,
+        kind: RoomKind,
+        name: String,
+        members: Vec<UserId>,
+    },
+    DirectRoom {
+        creator: UserId,
+        users: Vec<UserId>,
+    },
+    AddMember {
+        actor: UserId,
+        room: RoomId,
+        user: UserId,
+    },
+    RemoveMember {
+        actor: UserId,
+        room: RoomId,
+        user: UserId,
+    },
+    SetInvolvement {
+        user: UserId,
+        room: RoomId,
+        involvement: Involvement,
+    },
+    MarkRead {
+        user: UserId,
+        room: RoomId,
+        seq: u64,
+    },
+    /// Content already normalised by the caller.
+    Post {
+        user: UserId,
+        room: RoomId,
+        client_message_id: crate::ids::ClientMessageId,
+        content: String,
+    },
+    Edit {
+        user: UserId,
+        message: MessageId,
+        content: String,
+    },
+    Delete {
+        user: UserId,
+        message: MessageId,
+    },
+}
+
+/// What a command produced.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    Done,
+    Count(u64),
+    User(User),
+    Room(Room),
+    Posted(Posted),
+    Message(Message),
+}
+
+/// Side effects of a batch that the writer acts on after COMMIT.
+#[derive(Default)]
+pub(crate) struct Effects {
+    /// Messages were queued for full-text indexing.
+    pub fts_dirty: bool,
+}
+
+/// Runs one command against the writer's connection (inside a savepoint).
+pub(crate) fn apply(conn: &Connection, op: Op, now: i64, fx: &mut Effects) -> Result<Outcome> {
+    match op {
+        Op::CreateUser {
+            login,
+            name,
+            password_hash,
+            role,
+            bot_key_hash,
+        } => accounts::create_user(conn, &login, &name, password_hash, role, bot_key_hash, now),
+        Op::DeactivateUser { user } => accounts::deactivate(conn, user),
+        Op::CreateSession {
+            token_hash,
+            user,
+            expires_at,
+        } => accounts::create_session(conn, &token_hash, user, expires_at, now),
+        Op::ExtendSession {
+            token_hash,
+            expires_at,
+        } => accounts::extend_session(conn, &token_hash, expires_at),
+        Op::RevokeSession { token_hash } => accounts::revoke_session(conn, &token_hash),
+        Op::RevokeAllSessions { user } => accounts::revoke_all_sessions(conn, user),
+        Op::CreateRoom {
+            creator,
+            kind,
+            name,
+            members,
+        } => rooms::create_room(conn, creator, kind, &name, &members, now),
+        Op::DirectRoom { creator, users } => rooms::direct_room(conn, creator, users, now),
+        Op::AddMember { actor, room, user } => rooms::add_member(conn, actor, room, user),
+        Op::RemoveMember { actor, room, user } => rooms::remove_member(conn, actor, room, user),
+        Op::SetInvolvement {
+            user,
+            room,
+            involvement,
+        } => rooms::set_involvement(conn, user, room, involvement),
+        Op::MarkRead { user, room, seq } => rooms::mark_read(conn, user, room, seq),
+        Op::Post {
+            user,
+            room,
+            client_message_id,
+            content,
+        } => messages::post(conn, user, room, client_message_id, content, now, fx),
+        Op::Edit {
+            user,
+            message,
+            content,
+        } => messages::edit(conn, user, message, content, now, fx),
+        Op::Delete { user, message } => messages::delete(conn, user, message, fx),
+    }
+}

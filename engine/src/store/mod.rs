@@ -1,0 +1,109 @@
+//! Storage: the only module that speaks SQL. Writes go through the single writer thread
+//! ([`writer`]), reads through a pool of read-only connections ([`pool`]).
+
+pub(crate) mod access;
+mod checkpoint;
+pub(crate) mod commands;
+mod pool;
+pub(crate) mod queries;
+mod rows;
+pub(crate) mod schema;
+mod search;
+mod writer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+use rusqlite::Connection;
+
+pub(crate) use commands::{Op, Outcome};
+pub(crate) use writer::Reply;
+
+use crate::error::{Error, Result};
+use crate::ids::Epoch;
+use crate::options::Options;
+use crate::stats::{Counters, Stats};
+use pool::Pool;
+use writer::{Command, Mailbox};
+
+pub(crate) struct Store {
+    mailbox: Mailbox,
+    readers: Pool,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+    stats: Arc<Counters>,
+    pub(crate) epoch: Epoch,
+}
+
+impl Store {
+    pub(crate) fn open(opts: &Options) -> Result<Self> {
+        let (conn, epoch) = schema::open_writer(opts)?;
+        let stats = Arc::new(Counters::default());
+        let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
+        let thread = writer::spawn(conn, rx, opts, stats.clone())?;
+        Ok(Self {
+            mailbox: Mailbox {
+                tx,
+                wait: opts.overload_wait,
+            },
+            readers: Pool::new(opts),
+            writer: Mutex::new(Some(thread)),
+            closed: AtomicBool::new(false),
+            stats,
+            epoch,
+        })
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs a write on the writer and waits for its COMMIT.
+    pub(crate) fn call(&self, op: Op) -> Result<Outcome> {
+        self.check_open()?;
+        self.mailbox.call(op)
+    }
+
+    /// Queues a write without waiting; `reply` runs on the writer thread after COMMIT.
+    /// Fails at once with [`Error::Overloaded`] when the queue is full.
+    pub(crate) fn submit(&self, op: Op, reply: Reply) -> Result<()> {
+        self.check_open()?;
+        self.mailbox.try_send(Command::Apply { op, reply })
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.check_open()?;
+        let conn = self.readers.get()?;
+        f(&conn)
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        self.stats.snapshot(self.mailbox.tx.len())
+    }
+
+    /// Stops intake, lets the writer commit what was queued, checkpoints, joins the thread.
+    pub(crate) fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.mailbox.tx.send(Command::Shutdown);
+        if let Some(thread) = self.writer.lock().take() {
+            if thread.join().is_err() {
+                log::error!("the writer thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,226 @@
+//! The SQLite schema, its migrations and the pragmas every connection gets.
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::ids::Epoch;
+use crate::options::{Options, Synchronous};
+
+/// The newest schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE users(
+    key INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    login TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name TEXT NOT NULL,
+    password_hash TEXT,
+    role INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    bot_key_hash BLOB UNIQUE,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE sessions(
+    token_hash BLOB PRIMARY KEY,
+    user_key INTEGER NOT NULL REFERENCES users(key),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_key);
+
+CREATE TABLE rooms(
+    key INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    kind INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    creator_key INTEGER NOT NULL REFERENCES users(key),
+    direct_key BLOB UNIQUE,
+    created_at INTEGER NOT NULL,
+    last_message_at INTEGER,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    last_change_seq INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE memberships(
+    room_key INTEGER NOT NULL REFERENCES rooms(key),
+    user_key INTEGER NOT NULL REFERENCES users(key),
+    involvement INTEGER NOT NULL,
+    last_read_seq INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(room_key, user_key)
+) WITHOUT ROWID;
+CREATE INDEX memberships_user ON memberships(user_key, room_key);
+
+-- pos is global insertion order (newest-first search walks it backwards); seq and
+-- change_seq are per room and gapless.
+CREATE TABLE messages(
+    pos INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    room_key INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    change_seq INTEGER NOT NULL,
+    creator_key INTEGER NOT NULL,
+    client_message_id BLOB NOT NULL,
+    content TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    edited_at INTEGER,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    sound TEXT,
+    mentions BLOB,
+    UNIQUE(room_key, seq),
+    UNIQUE(room_key, client_message_id)
+);
+CREATE INDEX messages_changes ON messages(room_key, change_seq);
+
+-- Full-text index, filled in batches after acknowledgement from fts_pending, which is
+-- written in the same transaction as the message: an acknowledged message is indexed even
+-- if the process dies before the batch runs.
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content, content='', contentless_delete=1, tokenize='porter unicode61'
+);
+CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY);
+"#];
+
+fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
+    Error::Open {
+        path: opts.path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Opens the writer's connection, creates or migrates the schema and returns the epoch.
+pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(&opts.path, flags).map_err(|e| open_error(opts, e))?;
+    let sync = match opts.synchronous {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    // The first statement that touches the file tells whether it is a database at all.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| open_error(opts, e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(open_error(opts, format!("could not enable WAL (journal_mode={mode})")));
+    }
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous={sync};
+         PRAGMA foreign_keys=ON;
+         PRAGMA busy_timeout=5000;
+         PRAGMA cache_size=-{};
+         PRAGMA wal_autocheckpoint=0;
+         PRAGMA journal_size_limit=67108864;",
+        opts.writer_cache_kib
+    ))
+    .map_err(|e| open_error(opts, e))?;
+    migrate(&mut conn).map_err(|e| match e {
+        Error::Storage(s) => open_error(opts, s),
+        other => other,
+    })?;
+    let epoch = load_or_create_epoch(&conn).map_err(|e| open_error(opts, e))?;
+    Ok((conn, epoch))
+}
+
+/// Opens a read-only connection.
+pub(crate) fn open_reader(opts: &Options) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&opts.path, flags).map_err(|e| open_error(opts, e))?;
+    conn.execute_batch(&format!(
+        "PRAGMA busy_timeout=5000; PRAGMA cache_size=-{};",
+        opts.reader_cache_kib
+    ))?;
+    Ok(conn)
+}
+
+/// Opens the connection that runs WAL checkpoints off the writer's path.
+pub(crate) fn open_checkpointer(opts: &Options) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&opts.path, flags).map_err(|e| open_error(opts, e))?;
+    conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;")?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn load_or_create_epoch(conn: &Connection) -> Result<Epoch> {
+    let stored: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
+        .optional()?;
+    if let Some(s) = stored {
+        return s
+            .parse()
+            .map_err(|_| Error::validation("epoch", "stored epoch is not a UUID"));
+    }
+    let epoch = Epoch(Uuid::new_v4());
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('epoch', ?1)",
+        [epoch.to_string()],
+    )?;
+    Ok(epoch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::new(dir.path().join("db"));
+        let (conn, _) = open_writer(&opts).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        drop(conn);
+        match open_writer(&opts) {
+            Err(Error::SchemaTooNew { found, supported }) => {
+                assert_eq!(found, SCHEMA_VERSION + 1);
+                assert_eq!(supported, SCHEMA_VERSION);
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn epoch_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::new(dir.path().join("db"));
+        let (_, first) = open_writer(&opts).unwrap();
+        let (_, second) = open_writer(&opts).unwrap();
+        assert_eq!(first, second);
+        let other = Options::new(dir.path().join("other"));
+        assert_ne!(open_writer(&other).unwrap().1, first);
+    }
+
+    #[test]
+    fn garbage_file_is_a_clear_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk");
+        std::fs::write(&path, vec![b'x'; 8192]).unwrap();
+        match open_writer(&Options::new(&path)) {
+            Err(Error::Open { reason, .. }) => assert!(reason.contains("not a database"), "{reason}"),
+            other => panic!("expected Open error, got {other:?}"),
+        }
+    }
+}

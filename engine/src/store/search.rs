@@ -1,0 +1,60 @@
+//! Full-text search: the batched indexer the writer runs after acknowledging, and the
+//! translation of user text into a query that cannot be an FTS5 syntax error.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+/// Turns whatever a user typed into an FTS5 query: every run of letters and digits becomes
+/// a quoted term, all terms must match. `None` when there is nothing to search for.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .take(32)
+        .map(|t| format!("\"{t}\""))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// Indexes up to `limit` queued messages in one transaction (new and edited content goes in,
+/// deleted content comes out). Returns how many are still queued.
+pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> {
+    let tx = conn.transaction()?;
+    {
+        let mut pick = tx.prepare_cached(
+            "SELECT p.pos, m.content, m.deleted FROM fts_pending p \
+             LEFT JOIN messages m ON m.pos = p.pos ORDER BY p.pos LIMIT ?1",
+        )?;
+        let mut remove = tx.prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?;
+        let mut add = tx.prepare_cached("INSERT INTO messages_fts(rowid, content) VALUES (?1, ?2)")?;
+        let mut done = tx.prepare_cached("DELETE FROM fts_pending WHERE pos = ?1")?;
+        let rows = pick.query_map([limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<bool>>(2)?))
+        })?;
+        for row in rows {
+            let (pos, content, deleted) = row?;
+            remove.execute([pos])?;
+            if let (Some(content), Some(false)) = (content, deleted) {
+                add.execute(rusqlite::params![pos, content])?;
+            }
+            done.execute([pos])?;
+        }
+    }
+    let remaining: i64 = tx.query_row("SELECT count(*) FROM fts_pending", [], |r| r.get(0))?;
+    tx.commit()?;
+    Ok(remaining as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_keeps_only_words() {
+        assert_eq!(fts_query("hello, world!").unwrap(), "\"hello\" \"world\"");
+        assert_eq!(fts_query("\"AND\" OR NEAR( * ^").unwrap(), "\"AND\" \"OR\" \"NEAR\"");
+        assert_eq!(fts_query("café naïve").unwrap(), "\"café\" \"naïve\"");
+        assert!(fts_query(" *** \"\" ").is_none());
+    }
+}

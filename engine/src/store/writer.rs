@@ -1,0 +1,244 @@
+//! The one writer thread: it owns the only write connection, commits queued commands in
+//! groups, and answers each caller only after its group's COMMIT.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use rusqlite::Connection;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::stats::Counters;
+use crate::store::checkpoint::Checkpointer;
+use crate::store::commands::{self, Effects, Op, Outcome};
+use crate::store::search;
+
+/// Called once with a command's result, after COMMIT (or with the error that stopped it).
+pub(crate) type Reply = Box<dyn FnOnce(Result<Outcome>) + Send>;
+
+pub(crate) enum Command {
+    Apply { op: Op, reply: Reply },
+    Shutdown,
+}
+
+/// Messages indexed per full-text transaction; small enough that a post arriving meanwhile
+/// waits only briefly.
+const INDEX_CHUNK: usize = 256;
+
+pub(crate) fn spawn(
+    conn: Connection,
+    rx: Receiver<Command>,
+    opts: &Options,
+    stats: Arc<Counters>,
+) -> Result<JoinHandle<()>> {
+    let mut writer = Writer {
+        conn,
+        checkpointer: Checkpointer::spawn(opts, stats.clone()),
+        stats,
+        clock: opts.clock.clone(),
+        max_batch: opts.max_batch.max(1),
+        search_delay: opts.search_delay,
+        // Whatever a previous run left unindexed is due at once.
+        index_due_since: Some(Instant::now() - opts.search_delay),
+    };
+    std::thread::Builder::new()
+        .name("ember-writer".into())
+        .spawn(move || writer.run(&rx))
+        .map_err(|e| Error::Storage(format!("cannot start the writer thread: {e}")))
+}
+
+struct Writer {
+    conn: Connection,
+    checkpointer: Checkpointer,
+    stats: Arc<Counters>,
+    clock: Clock,
+    max_batch: usize,
+    search_delay: Duration,
+    /// When the oldest message not yet in the full-text index was acknowledged.
+    index_due_since: Option<Instant>,
+}
+
+impl Writer {
+    fn run(&mut self, rx: &Receiver<Command>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        let mut stopping = false;
+        loop {
+            let wait = self.index_wait();
+            let first = match rx.recv_timeout(wait) {
+                Ok(cmd) => cmd,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.index(rx, stopping);
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
+            }
+            stopping |= self.commit_batch(&mut batch);
+            self.checkpointer.nudge();
+            self.index(rx, stopping);
+            if stopping && rx.is_empty() {
+                break;
+            }
+        }
+        self.finish();
+    }
+
+    /// How long the writer may sleep before indexing is due.
+    fn index_wait(&self) -> Duration {
+        match self.index_due_since {
+            None => Duration::from_secs(3600),
+            Some(since) => (self.search_delay / 2).saturating_sub(since.elapsed()),
+        }
+    }
+
+    /// Runs the batch in one transaction, a savepoint per command, then replies. Returns
+    /// true when a shutdown was requested.
+    fn commit_batch(&mut self, batch: &mut Vec<Command>) -> bool {
+        let mut stop = false;
+        let mut fx = Effects::default();
+        let mut done: Vec<(Reply, Result<Outcome>)> = Vec::with_capacity(batch.len());
+        let now = self.clock.now_ms();
+        let committed = (|| -> Result<()> {
+            let mut tx = self.conn.transaction()?;
+            for cmd in batch.drain(..) {
+                match cmd {
+                    Command::Shutdown => stop = true,
+                    Command::Apply { op, reply } => {
+                        let result = run_in_savepoint(&mut tx, op, now, &mut fx);
+                        done.push((reply, result));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        // Commands that were never reached (BEGIN failed) are answered too.
+        for cmd in batch.drain(..) {
+            if let Command::Apply { reply, .. } = cmd {
+                done.push((reply, Err(Error::Storage("transaction could not start".into()))));
+            } else {
+                stop = true;
+            }
+        }
+        let failed = done.iter().filter(|(_, r)| r.is_err()).count() as u64;
+        if !done.is_empty() {
+            self.stats.batch(done.len() as u64, failed);
+        }
+        if let Err(e) = &committed {
+            log::error!("group commit failed: {e}");
+        } else if fx.fts_dirty && self.index_due_since.is_none() {
+            self.index_due_since = Some(Instant::now());
+        }
+        for (reply, result) in done {
+            reply(match (&committed, result) {
+                (Ok(()), r) => r,
+                (Err(e), _) => Err(e.clone()),
+            });
+        }
+        stop
+    }
+
+    /// Indexes queued messages when due: right away when no command waits, or regardless
+    /// once the oldest has waited `search_delay`.
+    fn index(&mut self, rx: &Receiver<Command>, all: bool) {
+        loop {
+            let Some(since) = self.index_due_since else { return };
+            let waited = since.elapsed();
+            let due = all || waited >= self.search_delay || (rx.is_empty() && waited >= self.search_delay / 2);
+            if !due {
+                return;
+            }
+            match search::index_pending(&mut self.conn, INDEX_CHUNK) {
+                Ok(0) => {
+                    self.index_due_since = None;
+                    self.stats.search_backlog.store(0, Ordering::Relaxed);
+                }
+                Ok(left) => self.stats.search_backlog.store(left, Ordering::Relaxed),
+                Err(e) => {
+                    log::error!("full-text indexing failed: {e}");
+                    return;
+                }
+            }
+            self.checkpointer.nudge();
+            if !rx.is_empty() && !all {
+                return;
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.index_due_since.get_or_insert_with(Instant::now);
+        let (_, idle) = crossbeam_channel::bounded::<Command>(0);
+        self.index(&idle, true);
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            log::warn!("final checkpoint failed: {e}");
+        }
+    }
+}
+
+fn run_in_savepoint(
+    tx: &mut rusqlite::Transaction<'_>,
+    op: Op,
+    now: i64,
+    fx: &mut Effects,
+) -> Result<Outcome> {
+    let mut sp = tx.savepoint()?;
+    let mut local = Effects::default();
+    let result = commands::apply(&sp, op, now, &mut local);
+    if result.is_ok() {
+        sp.commit()?;
+        fx.fts_dirty |= local.fts_dirty;
+    } else {
+        sp.rollback()?;
+    }
+    result
+}
+
+/// The writer's mailbox, held by every engine handle.
+pub(crate) struct Mailbox {
+    pub tx: Sender<Command>,
+    pub wait: Duration,
+}
+
+impl Mailbox {
+    /// Queues a command, waiting up to the configured time for room.
+    pub(crate) fn send(&self, cmd: Command) -> Result<()> {
+        self.tx.send_timeout(cmd, self.wait).map_err(|e| match e {
+            crossbeam_channel::SendTimeoutError::Timeout(_) => Error::Overloaded,
+            crossbeam_channel::SendTimeoutError::Disconnected(_) => Error::Closed,
+        })
+    }
+
+    /// Queues a command only if there is room now.
+    pub(crate) fn try_send(&self, cmd: Command) -> Result<()> {
+        self.tx.try_send(cmd).map_err(|e| match e {
+            crossbeam_channel::TrySendError::Full(_) => Error::Overloaded,
+            crossbeam_channel::TrySendError::Disconnected(_) => Error::Closed,
+        })
+    }
+
+    /// Sends `op` and waits for its result.
+    pub(crate) fn call(&self, op: Op) -> Result<Outcome> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.send(Command::Apply {
+            op,
+            reply: Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        })?;
+        rx.recv().map_err(|_| Error::Closed)?
+    }
+}
