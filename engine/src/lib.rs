@@ -61,3 +61,5 @@ pub use options::{Options, PasswordCost, Synchronous};
 pub use pipeline::{Completion, Pipeline, Request, Response};
 pub use stats::Stats;
 pub use store::schema::SCHEMA_VERSION;
+#[doc(hidden)]
+pub use store::raw::RawStore;

@@ -5,6 +5,7 @@ pub(crate) mod access;
 mod checkpoint;
 pub(crate) mod commands;
 mod pool;
+pub(crate) mod raw;
 pub(crate) mod queries;
 mod rows;
 pub(crate) mod schema;

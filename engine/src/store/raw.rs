@@ -1,0 +1,68 @@
+//! The storage design without the writer thread: for benchmarks that measure what the
+//! channel, batching and replies cost on top of SQLite. Not part of the supported API.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+use crate::model::{NewPost, Posted};
+use crate::options::Options;
+use crate::store::commands::{self, Effects, Outcome};
+use crate::store::{schema, search};
+
+/// Ember's schema, pragmas and post command on one connection, driven directly.
+#[doc(hidden)]
+pub struct RawStore {
+    conn: Connection,
+    clock: crate::Clock,
+}
+
+impl RawStore {
+    /// Opens (creating or migrating) the database with the writer's settings.
+    pub fn open(opts: &Options) -> Result<Self> {
+        let (conn, _) = schema::open_writer(opts)?;
+        Ok(Self {
+            conn,
+            clock: opts.clock.clone(),
+        })
+    }
+
+    /// Posts every message in one transaction, a savepoint each, exactly as the writer does.
+    pub fn post_batch(&mut self, posts: Vec<NewPost>) -> Result<Vec<Posted>> {
+        let now = self.clock.now_ms();
+        let mut tx = self.conn.transaction()?;
+        let mut fx = Effects::default();
+        let mut out = Vec::with_capacity(posts.len());
+        for post in posts {
+            let op = crate::engine::post_op(post)?;
+            let sp = tx.savepoint()?;
+            let posted = match commands::apply(&sp, op, now, &mut fx)? {
+                Outcome::Posted(p) => p,
+                other => unreachable!("post produced {other:?}"),
+            };
+            sp.commit()?;
+            out.push(posted);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Indexes everything queued for full-text search; returns how many messages it indexed.
+    pub fn index_all(&mut self) -> Result<u64> {
+        let mut n = 0;
+        loop {
+            let before: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM fts_pending", [], |r| r.get(0))?;
+            if before == 0 {
+                return Ok(n);
+            }
+            let left = search::index_pending(&mut self.conn, 4096)?;
+            n += before as u64 - left;
+        }
+    }
+
+    /// The connection, for setting up fixtures.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
