@@ -35,9 +35,8 @@ impl RawStore {
         for post in posts {
             let op = crate::engine::post_op(post)?;
             let sp = tx.savepoint()?;
-            let posted = match commands::apply(&sp, op, now, &mut fx)? {
-                Outcome::Posted(p) => p,
-                other => unreachable!("post produced {other:?}"),
+            let Outcome::Posted(posted) = commands::apply(&sp, op, now, &mut fx)? else {
+                return Err(crate::Error::Storage("post produced no message".into()));
             };
             sp.commit()?;
             out.push(posted);
