@@ -20,7 +20,8 @@ pub(crate) fn hash_password(password: &str, cost: PasswordCost) -> Result<String
         .map_err(|e| Error::validation("password_cost", e.to_string()))?;
     let mut salt = [0u8; 16];
     rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::validation("salt", e.to_string()))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| Error::validation("salt", e.to_string()))?;
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())

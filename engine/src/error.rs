@@ -33,6 +33,14 @@ pub enum Error {
         /// How long to wait before trying again.
         retry_after: Duration,
     },
+    /// A plugin refused the post (an `on_post` hook or a failed slash command).
+    #[error("rejected by plugin {plugin}: {reason}")]
+    Rejected {
+        /// The plugin's name.
+        plugin: String,
+        /// Its reason.
+        reason: String,
+    },
     /// The writer's queue stayed full for longer than the configured wait.
     #[error("engine overloaded; try again later")]
     Overloaded,

@@ -41,10 +41,14 @@ mod clock;
 mod content;
 mod engine;
 mod error;
+mod events;
 mod ids;
+mod live;
 mod model;
 mod options;
 mod pipeline;
+mod plugins;
+mod ratelimit;
 mod stats;
 mod store;
 
@@ -52,14 +56,20 @@ pub use clock::Clock;
 pub use content::MAX_CONTENT_CHARS;
 pub use engine::{Engine, MAX_CHANGES_PAGE, MAX_PAGE};
 pub use error::{Error, Result};
+pub use events::{Event, Shared, SharedEvent};
 pub use ids::{ClientMessageId, Epoch, MessageId, RoomId, UserId};
+pub use live::{NotificationStream, PresenceHandle, Subscription, UserSubscription};
 pub use model::{
-    Bot, Changes, Involvement, Login, Member, Message, NewPost, NewUser, Posted, Role, Room, RoomKind,
-    RoomSummary, User,
+    Bot, Changes, Involvement, Login, Member, Message, NewPost, NewUser, Posted, Role, Room,
+    RoomKind, RoomSummary, User,
 };
 pub use options::{Options, PasswordCost, Synchronous};
 pub use pipeline::{Completion, Pipeline, Request, Response};
+pub use plugins::{
+    CommandOutcome, CommandSpec, Decision, Draft, Plugin, PluginStatus, PostContext, SOUNDS, Sounds,
+};
+pub use ratelimit::RateLimit;
 pub use stats::Stats;
-pub use store::schema::SCHEMA_VERSION;
 #[doc(hidden)]
 pub use store::raw::RawStore;
+pub use store::schema::SCHEMA_VERSION;

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::ratelimit::RateLimit;
 
 /// How hard SQLite syncs to disk at commit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -65,6 +66,20 @@ pub struct Options {
     pub login_attempts: u32,
     /// Window of the login rate limit.
     pub login_window: Duration,
+    /// Events a subscription may hold unread before it gets `Lagged` and is detached.
+    pub subscription_capacity: usize,
+    /// Most changes replayed by one subscribe (capped by `subscription_capacity`).
+    pub replay_cap: usize,
+    /// A presence connection lapses when not refreshed for this long.
+    pub presence_ttl: Duration,
+    /// Posting rate per person.
+    pub post_rate: RateLimit,
+    /// Posting rate per bot.
+    pub bot_post_rate: RateLimit,
+    /// A plugin hook slower than this is logged with the plugin's name.
+    pub plugin_budget: Duration,
+    /// Registers the built-in `sounds` plugin (`/play <name>`).
+    pub builtin_sounds: bool,
     /// Time source.
     pub clock: Clock,
 }
@@ -86,6 +101,13 @@ impl Options {
             password_cost: PasswordCost::default(),
             login_attempts: 10,
             login_window: Duration::from_secs(180),
+            subscription_capacity: 1024,
+            replay_cap: 1000,
+            presence_ttl: Duration::from_secs(60),
+            post_rate: RateLimit::new(10.0, 20),
+            bot_post_rate: RateLimit::new(20.0, 40),
+            plugin_budget: Duration::from_millis(50),
+            builtin_sounds: true,
             clock: Clock::system(),
         }
     }

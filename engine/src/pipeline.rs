@@ -103,11 +103,15 @@ impl Pipeline {
     /// [`Error::Closed`].
     pub fn submit(&mut self, request: Request) -> Result<u64> {
         let (op, kind): (Op, fn(Outcome) -> Option<Response>) = match request {
-            Request::Post(post) => (crate::engine::post_op(post)?, |o| match o {
+            Request::Post(post) => (self.engine.prepare_post(post)?, |o| match o {
                 Outcome::Posted(p) => Some(Response::Posted(p)),
                 _ => None,
             }),
-            Request::Edit { user, message, content } => (
+            Request::Edit {
+                user,
+                message,
+                content,
+            } => (
                 Op::Edit {
                     user,
                     message,
@@ -116,10 +120,12 @@ impl Pipeline {
                 as_message,
             ),
             Request::Delete { user, message } => (Op::Delete { user, message }, as_message),
-            Request::MarkRead { user, room, seq } => (Op::MarkRead { user, room, seq }, |o| match o {
-                Outcome::Count(n) => Some(Response::Unread(n)),
-                _ => None,
-            }),
+            Request::MarkRead { user, room, seq } => {
+                (Op::MarkRead { user, room, seq }, |o| match o {
+                    Outcome::Count(n) => Some(Response::Unread(n)),
+                    _ => None,
+                })
+            }
         };
         let ticket = self.next_ticket;
         let tx = self.done_tx.clone();

@@ -8,7 +8,8 @@ use crate::ids::UserId;
 use crate::model::{Bot, Login, NewUser, Role, User};
 use crate::store::{Op, Outcome, queries};
 
-/// Sessions are written back (sliding expiry) at most this often.
+/// Sessions are written back (sliding expiry) at most this often, or once per half TTL
+/// when that is shorter.
 const SESSION_REFRESH_MS: i64 = 3600 * 1000;
 
 impl Engine {
@@ -56,13 +57,16 @@ impl Engine {
     pub fn login(&self, login: &str, password: &str) -> Result<Login> {
         let now = self.now();
         self.inner.limiter.attempt(login, now)?;
-        let found = self.store().read(|c| queries::accounts::credentials(c, login))?;
+        let found = self
+            .store()
+            .read(|c| queries::accounts::credentials(c, login))?;
         let Some((user, hash)) = found else {
             // Same work as a real check, so timing does not tell which logins exist.
             let cost = self.options().password_cost;
-            let dummy = self.inner.dummy_hash.get_or_init(|| {
-                hash_password("not a real password", cost).unwrap_or_default()
-            });
+            let dummy = self
+                .inner
+                .dummy_hash
+                .get_or_init(|| hash_password("not a real password", cost).unwrap_or_default());
             verify_password(password, Some(dummy));
             return Err(Error::Unauthenticated("wrong login or password"));
         };
@@ -73,7 +77,7 @@ impl Engine {
             return Err(Error::Forbidden("user is deactivated"));
         }
         let token = new_secret();
-        let expires_at = now + self.options().session_ttl.as_millis() as i64;
+        let expires_at = now.saturating_add(self.session_ttl_ms());
         self.write(Op::CreateSession {
             token_hash: secret_hash(&token),
             user: user.id,
@@ -88,7 +92,8 @@ impl Engine {
 
     /// The user behind a session token. Unknown, revoked and expired tokens and deactivated
     /// users are refused with [`Error::Unauthenticated`]. Each use extends the session
-    /// (written back at most once an hour).
+    /// (written back at most once an hour, or once per half TTL when that is shorter, so a
+    /// use after half the TTL always extends it).
     pub fn authenticate(&self, token: &str) -> Result<User> {
         let hash = secret_hash(token);
         let now = self.now();
@@ -102,8 +107,9 @@ impl Engine {
         if !user.active {
             return Err(Error::Unauthenticated("user is deactivated"));
         }
-        let renewed = now + self.options().session_ttl.as_millis() as i64;
-        if renewed - expires_at >= SESSION_REFRESH_MS {
+        let ttl = self.session_ttl_ms();
+        let renewed = now.saturating_add(ttl);
+        if renewed - expires_at >= SESSION_REFRESH_MS.min(ttl / 2) {
             // Best effort and never blocking: a full queue just means the next use renews.
             let _ = self.store().submit(
                 Op::ExtendSession {
@@ -114,6 +120,11 @@ impl Engine {
             );
         }
         Ok(user)
+    }
+
+    /// The session lifetime in milliseconds; one too long to count in them never lapses.
+    fn session_ttl_ms(&self) -> i64 {
+        i64::try_from(self.options().session_ttl.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// The bot owning `key`; unknown keys and deactivated bots are refused.
@@ -152,7 +163,8 @@ impl Engine {
 
     /// A user by login (case-insensitive).
     pub fn user_by_login(&self, login: &str) -> Result<User> {
-        self.store().read(|c| queries::accounts::user_by_login(c, login))
+        self.store()
+            .read(|c| queries::accounts::user_by_login(c, login))
     }
 
     /// Every user, oldest first.

@@ -5,6 +5,7 @@ use crate::content::normalize_content;
 use crate::error::Result;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Changes, Message, NewPost, Posted};
+use crate::plugins::{Draft, PostContext, SOUNDS};
 use crate::store::{Op, queries};
 
 impl Engine {
@@ -14,15 +15,47 @@ impl Engine {
     /// original message (its content, id and seq) with `duplicate: true` and writes nothing.
     /// Only active members of the room may post.
     pub fn post(&self, post: NewPost) -> Result<Posted> {
-        let op = post_op(post)?;
+        let op = self.prepare_post(post)?;
         expect_outcome!(self.write(op), Posted)
+    }
+
+    /// Runs the plugins over a post (on the caller's thread) and validates the result.
+    pub(crate) fn prepare_post(&self, post: NewPost) -> Result<Op> {
+        let plugins = &self.inner.plugins;
+        if plugins.is_empty() {
+            return post_op(post, None);
+        }
+        let ctx = PostContext {
+            user_id: post.user,
+            room_id: post.room,
+            client_message_id: post.client_message_id,
+        };
+        let mut draft = Draft {
+            content: normalize_content(&post.content)?,
+            sound: None,
+        };
+        plugins.before_post(&ctx, &mut draft)?;
+        post_op(
+            NewPost {
+                content: draft.content,
+                ..post
+            },
+            draft.sound.filter(|s| SOUNDS.contains(&s.as_str())),
+        )
     }
 
     /// Replaces a message's content (author or admin). The message takes the room's next
     /// change sequence value.
     pub fn edit_message(&self, user: UserId, message: MessageId, content: &str) -> Result<Message> {
         let content = normalize_content(content)?;
-        expect_outcome!(self.write(Op::Edit { user, message, content }), Message)
+        expect_outcome!(
+            self.write(Op::Edit {
+                user,
+                message,
+                content
+            }),
+            Message
+        )
     }
 
     /// Deletes a message (author or admin), leaving a tombstone: same id and seq, empty
@@ -33,24 +66,44 @@ impl Engine {
 
     /// Up to `limit` (1..=100) messages with `seq < before` (or the newest), oldest first.
     /// Tombstones are included so that seqs stay contiguous.
-    pub fn messages_before(&self, user: UserId, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {
+    pub fn messages_before(
+        &self,
+        user: UserId,
+        room: RoomId,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
         let limit = page_limit(limit, MAX_PAGE)?;
-        self.store().read(|c| queries::messages::before(c, user, room, before, limit))
+        self.store()
+            .read(|c| queries::messages::before(c, user, room, before, limit))
     }
 
     /// The message with up to `n` (0..=100) messages on each side, oldest first.
-    pub fn messages_around(&self, user: UserId, message: MessageId, n: usize) -> Result<Vec<Message>> {
+    pub fn messages_around(
+        &self,
+        user: UserId,
+        message: MessageId,
+        n: usize,
+    ) -> Result<Vec<Message>> {
         let n = if n == 0 { 0 } else { page_limit(n, MAX_PAGE)? };
-        self.store().read(|c| queries::messages::around(c, user, message, n))
+        self.store()
+            .read(|c| queries::messages::around(c, user, message, n))
     }
 
     /// The changes feed: the current state of every message created, edited or deleted after
     /// change sequence `since`, in change order, at most `limit` (1..=1000). When `more` is
     /// true, ask again with the last message's `change_seq`; paging until `more` is false
     /// sees every change, even while others write.
-    pub fn changes_since(&self, user: UserId, room: RoomId, since: u64, limit: usize) -> Result<Changes> {
+    pub fn changes_since(
+        &self,
+        user: UserId,
+        room: RoomId,
+        since: u64,
+        limit: usize,
+    ) -> Result<Changes> {
         let limit = page_limit(limit, MAX_CHANGES_PAGE)?;
-        self.store().read(|c| queries::messages::changes_since(c, user, room, since, limit))
+        self.store()
+            .read(|c| queries::messages::changes_since(c, user, room, since, limit))
     }
 
     /// Messages matching the words of `text` in the user's rooms, newest first, at most
@@ -59,21 +112,24 @@ impl Engine {
     /// ([`crate::Options::search_delay`]).
     pub fn search(&self, user: UserId, text: &str, limit: usize) -> Result<Vec<Message>> {
         let limit = page_limit(limit, MAX_PAGE)?;
-        self.store().read(|c| queries::messages::search(c, user, text, limit))
+        self.store()
+            .read(|c| queries::messages::search(c, user, text, limit))
     }
 
     /// One message, for a member of its room.
     pub fn message(&self, user: UserId, id: MessageId) -> Result<Message> {
-        self.store().read(|c| queries::messages::message(c, user, id))
+        self.store()
+            .read(|c| queries::messages::message(c, user, id))
     }
 }
 
 /// Validates a post on the caller's thread and turns it into the writer's command.
-pub(crate) fn post_op(post: NewPost) -> Result<Op> {
+pub(crate) fn post_op(post: NewPost, sound: Option<String>) -> Result<Op> {
     Ok(Op::Post {
         user: post.user,
         room: post.room,
         client_message_id: post.client_message_id,
         content: normalize_content(&post.content)?,
+        sound,
     })
 }

@@ -1,16 +1,22 @@
 //! The engine handle: open, close, and the calls grouped by topic in the sibling files.
 
 mod accounts;
+mod live;
 mod messages;
 pub(crate) use messages::post_op;
 mod rooms;
 
 use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
 
 use crate::auth::LoginLimiter;
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
+use crate::live::{Live, spawn_dispatcher};
 use crate::options::Options;
+use crate::plugins::{Plugin, PluginStatus, Plugins, Sounds};
 use crate::stats::Stats;
 use crate::store::{Op, Outcome, Store};
 
@@ -32,6 +38,9 @@ pub struct Engine {
 
 struct Inner {
     store: Store,
+    live: Arc<Live>,
+    plugins: Arc<Plugins>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
     opts: Options,
     limiter: LoginLimiter,
     /// A hash to check against when a login does not exist (equal timing).
@@ -44,10 +53,26 @@ impl Engine {
     /// Fails with [`Error::Open`] when the path is not a writable SQLite database and with
     /// [`Error::SchemaTooNew`] when a newer Ember wrote it.
     pub fn open(opts: Options) -> Result<Engine> {
-        let store = Store::open(&opts)?;
+        let (changes_tx, changes_rx) = crossbeam_channel::unbounded();
+        let store = Store::open(&opts, changes_tx)?;
+        let live = Arc::new(Live::new(
+            opts.subscription_capacity,
+            opts.presence_ttl.as_millis() as i64,
+            opts.clock.clone(),
+        ));
+        let plugins = Arc::new(Plugins::new(opts.plugin_budget));
+        if opts.builtin_sounds {
+            plugins.register(Box::new(Sounds))?;
+        }
+        let reader = Store::dedicated_reader(&opts)?;
+        let dispatcher = spawn_dispatcher(live.clone(), plugins.clone(), changes_rx, reader)
+            .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
+                live,
+                plugins,
+                dispatcher: Mutex::new(Some(dispatcher)),
                 limiter: LoginLimiter::new(opts.login_attempts, opts.login_window),
                 dummy_hash: std::sync::OnceLock::new(),
                 opts,
@@ -73,7 +98,23 @@ impl Engine {
     /// Stops taking requests, commits everything already queued, checkpoints the WAL and
     /// stops the writer. Afterwards every call fails with [`Error::Closed`]. Idempotent.
     pub fn close(&self) {
-        self.inner.store.close();
+        self.inner.close();
+    }
+
+    /// Registers a plugin. Its slash commands and hooks apply to every later post.
+    pub fn register_plugin(&self, plugin: Box<dyn Plugin>) -> Result<()> {
+        self.store().read(|_| Ok(()))?;
+        self.inner.plugins.register(plugin)
+    }
+
+    /// Every registered plugin and whether it still runs (a panicking plugin is disabled).
+    pub fn plugins(&self) -> Vec<PluginStatus> {
+        self.inner.plugins.statuses()
+    }
+
+    /// Live room and user subscriptions right now.
+    pub fn subscription_counts(&self) -> (usize, usize) {
+        self.inner.live.hub.counts()
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -86,6 +127,25 @@ impl Engine {
 
     pub(crate) fn write(&self, op: Op) -> Result<Outcome> {
         self.inner.store.call(op)
+    }
+}
+
+impl Inner {
+    fn close(&self) {
+        self.store.close();
+        // The writer is gone, so the dispatcher sees its channel close and stops.
+        if let Some(thread) = self.dispatcher.lock().take() {
+            if thread.join().is_err() {
+                log::error!("the dispatcher thread panicked");
+            }
+        }
+        self.plugins.stop();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
     }
 }
 
@@ -111,7 +171,9 @@ macro_rules! expect_outcome {
     ($outcome:expr, $variant:ident) => {
         match $outcome? {
             $crate::store::Outcome::$variant(v) => Ok(v),
-            other => Err($crate::Error::Storage(format!("unexpected writer outcome {other:?}"))),
+            other => Err($crate::Error::Storage(format!(
+                "unexpected writer outcome {other:?}"
+            ))),
         }
     };
 }

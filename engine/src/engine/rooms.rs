@@ -10,7 +10,13 @@ use crate::store::{Op, queries};
 impl Engine {
     /// Creates an open room (every active person is a member, now and later) or a closed
     /// room (the creator plus `members`). Bots cannot create rooms.
-    pub fn create_room(&self, creator: UserId, kind: RoomKind, name: &str, members: &[UserId]) -> Result<Room> {
+    pub fn create_room(
+        &self,
+        creator: UserId,
+        kind: RoomKind,
+        name: &str,
+        members: &[UserId],
+    ) -> Result<Room> {
         let name = normalize_name("name", name)?;
         expect_outcome!(
             self.write(Op::CreateRoom {
@@ -44,11 +50,17 @@ impl Engine {
     /// Removes `user` from a closed room (or a bot from an open room); `actor` must be an
     /// admin, the room's creator, or the user themselves.
     pub fn remove_member(&self, actor: UserId, room: RoomId, user: UserId) -> Result<()> {
-        self.write(Op::RemoveMember { actor, room, user }).map(|_| ())
+        self.write(Op::RemoveMember { actor, room, user })
+            .map(|_| ())
     }
 
     /// Sets how much the user hears from a room.
-    pub fn set_involvement(&self, user: UserId, room: RoomId, involvement: Involvement) -> Result<()> {
+    pub fn set_involvement(
+        &self,
+        user: UserId,
+        room: RoomId,
+        involvement: Involvement,
+    ) -> Result<()> {
         self.write(Op::SetInvolvement {
             user,
             room,
@@ -80,6 +92,7 @@ impl Engine {
 
     /// The members of a room the user belongs to.
     pub fn members(&self, user: UserId, room: RoomId) -> Result<Vec<Member>> {
-        self.store().read(|c| queries::rooms::members(c, user, room))
+        self.store()
+            .read(|c| queries::rooms::members(c, user, room))
     }
 }

@@ -35,7 +35,11 @@ pub(crate) fn active_user(conn: &Connection, id: UserId) -> Result<Actor> {
     let row = conn
         .prepare_cached("SELECT key, role, active FROM users WHERE id = ?1")?
         .query_row([id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, bool>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, bool>(2)?,
+            ))
         })
         .optional()?;
     match row {
@@ -68,7 +72,11 @@ pub(crate) fn room(conn: &Connection, id: RoomId) -> Result<RoomRef> {
 }
 
 /// The membership of `user_key` in `room_key`, if any.
-pub(crate) fn membership(conn: &Connection, room_key: i64, user_key: i64) -> Result<Option<Membership>> {
+pub(crate) fn membership(
+    conn: &Connection,
+    room_key: i64,
+    user_key: i64,
+) -> Result<Option<Membership>> {
     Ok(conn
         .prepare_cached(
             "SELECT last_read_seq FROM memberships \
@@ -83,9 +91,14 @@ pub(crate) fn membership(conn: &Connection, room_key: i64, user_key: i64) -> Res
 }
 
 /// An active member of a room; anyone else is refused.
-pub(crate) fn member(conn: &Connection, user: UserId, room_id: RoomId) -> Result<(Actor, RoomRef, Membership)> {
+pub(crate) fn member(
+    conn: &Connection,
+    user: UserId,
+    room_id: RoomId,
+) -> Result<(Actor, RoomRef, Membership)> {
     let actor = active_user(conn, user)?;
     let room = room(conn, room_id)?;
-    let m = membership(conn, room.key, actor.key)?.ok_or(Error::Forbidden("not a member of this room"))?;
+    let m = membership(conn, room.key, actor.key)?
+        .ok_or(Error::Forbidden("not a member of this room"))?;
     Ok((actor, room, m))
 }

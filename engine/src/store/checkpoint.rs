@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
@@ -76,7 +76,14 @@ fn run(opts: &Options, rx: &Receiver<()>, stats: &Counters) {
             }
             Err(e) => log::warn!("checkpoint failed: {e}"),
         }
-        // Let the WAL gather some pages before the next pass.
-        std::thread::sleep(Duration::from_millis(100));
+        // Let the WAL gather some pages before the next pass (nudges meanwhile are absorbed).
+        let rest = Instant::now() + Duration::from_millis(100);
+        loop {
+            match rx.recv_deadline(rest) {
+                Ok(()) => {}
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
     }
 }

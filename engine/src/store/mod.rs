@@ -5,8 +5,8 @@ pub(crate) mod access;
 mod checkpoint;
 pub(crate) mod commands;
 mod pool;
-pub(crate) mod raw;
 pub(crate) mod queries;
+pub(crate) mod raw;
 mod rows;
 pub(crate) mod schema;
 mod search;
@@ -24,6 +24,7 @@ pub(crate) use writer::Reply;
 
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
+use crate::live::Change;
 use crate::options::Options;
 use crate::stats::{Counters, Stats};
 use pool::Pool;
@@ -39,11 +40,15 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn open(opts: &Options) -> Result<Self> {
+    /// Opens the database and starts the writer, which sends what it commits to `changes`.
+    pub(crate) fn open(
+        opts: &Options,
+        changes: crossbeam_channel::Sender<Vec<Change>>,
+    ) -> Result<Self> {
         let (conn, epoch) = schema::open_writer(opts)?;
         let stats = Arc::new(Counters::default());
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
-        let thread = writer::spawn(conn, rx, opts, stats.clone())?;
+        let thread = writer::spawn(conn, rx, opts, stats.clone(), changes)?;
         Ok(Self {
             mailbox: Mailbox {
                 tx,
@@ -83,6 +88,11 @@ impl Store {
         self.check_open()?;
         let conn = self.readers.get()?;
         f(&conn)
+    }
+
+    /// A read-only connection of its own, for a thread that reads on its own.
+    pub(crate) fn dedicated_reader(opts: &Options) -> Result<Connection> {
+        schema::open_reader(opts)
     }
 
     pub(crate) fn stats(&self) -> Stats {

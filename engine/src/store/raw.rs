@@ -6,7 +6,8 @@ use rusqlite::Connection;
 use crate::error::Result;
 use crate::model::{NewPost, Posted};
 use crate::options::Options;
-use crate::store::commands::{self, Effects, Outcome};
+use crate::ratelimit::{PostLimiter, RateLimit};
+use crate::store::commands::{self, Cx, Effects, Outcome};
 use crate::store::{schema, search};
 
 /// Ember's schema, pragmas and post command on one connection, driven directly.
@@ -28,14 +29,20 @@ impl RawStore {
 
     /// Posts every message in one transaction, a savepoint each, exactly as the writer does.
     pub fn post_batch(&mut self, posts: Vec<NewPost>) -> Result<Vec<Posted>> {
-        let now = self.clock.now_ms();
+        let unlimited = RateLimit::new(f64::MAX, u32::MAX);
+        let mut limiter = PostLimiter::new();
+        let mut cx = Cx {
+            now: self.clock.now_ms(),
+            limiter: &mut limiter,
+            limits: (unlimited, unlimited),
+            fx: Effects::default(),
+        };
         let mut tx = self.conn.transaction()?;
-        let mut fx = Effects::default();
         let mut out = Vec::with_capacity(posts.len());
         for post in posts {
-            let op = crate::engine::post_op(post)?;
+            let op = crate::engine::post_op(post, None)?;
             let sp = tx.savepoint()?;
-            let Outcome::Posted(posted) = commands::apply(&sp, op, now, &mut fx)? else {
+            let Outcome::Posted(posted) = commands::apply(&sp, op, &mut cx)? else {
                 return Err(crate::Error::Storage("post produced no message".into()));
             };
             sp.commit()?;

@@ -86,10 +86,15 @@ fn decode_ids(bytes: &[u8]) -> Vec<UserId> {
 }
 
 /// The room by id, as callers see it.
-pub(crate) fn load_room(conn: &rusqlite::Connection, id: crate::ids::RoomId) -> crate::Result<Room> {
+pub(crate) fn load_room(
+    conn: &rusqlite::Connection,
+    id: crate::ids::RoomId,
+) -> crate::Result<Room> {
     use rusqlite::OptionalExtension;
-    conn.prepare_cached(&format!("SELECT {ROOM_COLUMNS} FROM {ROOM_FROM} WHERE r.id = ?1"))?
-        .query_row([id], |r| room(r, 0))
-        .optional()?
-        .ok_or(crate::Error::NotFound("room"))
+    conn.prepare_cached(&format!(
+        "SELECT {ROOM_COLUMNS} FROM {ROOM_FROM} WHERE r.id = ?1"
+    ))?
+    .query_row([id], |r| room(r, 0))
+    .optional()?
+    .ok_or(crate::Error::NotFound("room"))
 }

@@ -98,7 +98,8 @@ pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(&opts.path, flags).map_err(|e| open_error(opts, e))?;
+    let mut conn =
+        Connection::open_with_flags(&opts.path, flags).map_err(|e| open_error(opts, e))?;
     let sync = match opts.synchronous {
         Synchronous::Normal => "NORMAL",
         Synchronous::Full => "FULL",
@@ -108,7 +109,10 @@ pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(|e| open_error(opts, e))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(open_error(opts, format!("could not enable WAL (journal_mode={mode})")));
+        return Err(open_error(
+            opts,
+            format!("could not enable WAL (journal_mode={mode})"),
+        ));
     }
     conn.execute_batch(&format!(
         "PRAGMA synchronous={sync};
@@ -166,7 +170,9 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 fn load_or_create_epoch(conn: &Connection) -> Result<Epoch> {
     let stored: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
+        .query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
+            r.get(0)
+        })
         .optional()?;
     if let Some(s) = stored {
         return s
@@ -219,7 +225,9 @@ mod tests {
         let path = dir.path().join("junk");
         std::fs::write(&path, vec![b'x'; 8192]).unwrap();
         match open_writer(&Options::new(&path)) {
-            Err(Error::Open { reason, .. }) => assert!(reason.contains("not a database"), "{reason}"),
+            Err(Error::Open { reason, .. }) => {
+                assert!(reason.contains("not a database"), "{reason}")
+            }
             other => panic!("expected Open error, got {other:?}"),
         }
     }

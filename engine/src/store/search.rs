@@ -27,10 +27,15 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> 
              LEFT JOIN messages m ON m.pos = p.pos ORDER BY p.pos LIMIT ?1",
         )?;
         let mut remove = tx.prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?;
-        let mut add = tx.prepare_cached("INSERT INTO messages_fts(rowid, content) VALUES (?1, ?2)")?;
+        let mut add =
+            tx.prepare_cached("INSERT INTO messages_fts(rowid, content) VALUES (?1, ?2)")?;
         let mut done = tx.prepare_cached("DELETE FROM fts_pending WHERE pos = ?1")?;
         let rows = pick.query_map([limit as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<bool>>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<bool>>(2)?,
+            ))
         })?;
         for row in rows {
             let (pos, content, deleted) = row?;
@@ -53,7 +58,10 @@ mod tests {
     #[test]
     fn query_keeps_only_words() {
         assert_eq!(fts_query("hello, world!").unwrap(), "\"hello\" \"world\"");
-        assert_eq!(fts_query("\"AND\" OR NEAR( * ^").unwrap(), "\"AND\" \"OR\" \"NEAR\"");
+        assert_eq!(
+            fts_query("\"AND\" OR NEAR( * ^").unwrap(),
+            "\"AND\" \"OR\" \"NEAR\""
+        );
         assert_eq!(fts_query("café naïve").unwrap(), "\"café\" \"naïve\"");
         assert!(fts_query(" *** \"\" ").is_none());
     }

@@ -11,10 +11,12 @@ use rusqlite::Connection;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::live::Change;
 use crate::options::Options;
+use crate::ratelimit::{PostLimiter, RateLimit};
 use crate::stats::Counters;
 use crate::store::checkpoint::Checkpointer;
-use crate::store::commands::{self, Effects, Op, Outcome};
+use crate::store::commands::{self, Cx, Effects, Op, Outcome};
 use crate::store::search;
 
 /// Called once with a command's result, after COMMIT (or with the error that stopped it).
@@ -34,16 +36,24 @@ pub(crate) fn spawn(
     rx: Receiver<Command>,
     opts: &Options,
     stats: Arc<Counters>,
+    changes: Sender<Vec<Change>>,
 ) -> Result<JoinHandle<()>> {
     let mut writer = Writer {
         conn,
+        changes,
+        limiter: PostLimiter::new(),
+        limits: (opts.post_rate, opts.bot_post_rate),
         checkpointer: Checkpointer::spawn(opts, stats.clone()),
         stats,
         clock: opts.clock.clone(),
         max_batch: opts.max_batch.max(1),
         search_delay: opts.search_delay,
         // Whatever a previous run left unindexed is due at once.
-        index_due_since: Some(Instant::now() - opts.search_delay),
+        index_due_since: Some(
+            Instant::now()
+                .checked_sub(opts.search_delay)
+                .unwrap_or_else(Instant::now),
+        ),
     };
     std::thread::Builder::new()
         .name("ember-writer".into())
@@ -53,6 +63,10 @@ pub(crate) fn spawn(
 
 struct Writer {
     conn: Connection,
+    /// Where committed changes go for fan-out (the dispatcher thread).
+    changes: Sender<Vec<Change>>,
+    limiter: PostLimiter,
+    limits: (RateLimit, RateLimit),
     checkpointer: Checkpointer,
     stats: Arc<Counters>,
     clock: Clock,
@@ -105,16 +119,20 @@ impl Writer {
     /// true when a shutdown was requested.
     fn commit_batch(&mut self, batch: &mut Vec<Command>) -> bool {
         let mut stop = false;
-        let mut fx = Effects::default();
         let mut done: Vec<(Reply, Result<Outcome>)> = Vec::with_capacity(batch.len());
-        let now = self.clock.now_ms();
+        let mut cx = Cx {
+            now: self.clock.now_ms(),
+            limiter: &mut self.limiter,
+            limits: self.limits,
+            fx: Effects::default(),
+        };
         let committed = (|| -> Result<()> {
             let mut tx = self.conn.transaction()?;
             for cmd in batch.drain(..) {
                 match cmd {
                     Command::Shutdown => stop = true,
                     Command::Apply { op, reply } => {
-                        let result = run_in_savepoint(&mut tx, op, now, &mut fx);
+                        let result = run_in_savepoint(&mut tx, op, &mut cx);
                         done.push((reply, result));
                     }
                 }
@@ -122,10 +140,14 @@ impl Writer {
             tx.commit()?;
             Ok(())
         })();
+        let fx = cx.fx;
         // Commands that were never reached (BEGIN failed) are answered too.
         for cmd in batch.drain(..) {
             if let Command::Apply { reply, .. } = cmd {
-                done.push((reply, Err(Error::Storage("transaction could not start".into()))));
+                done.push((
+                    reply,
+                    Err(Error::Storage("transaction could not start".into())),
+                ));
             } else {
                 stop = true;
             }
@@ -145,6 +167,10 @@ impl Writer {
                 (Err(e), _) => Err(e.clone()),
             });
         }
+        if committed.is_ok() && !fx.changes.is_empty() {
+            // Unbounded and never waited on: the dispatcher fans out on its own thread.
+            let _ = self.changes.send(fx.changes);
+        }
         stop
     }
 
@@ -152,9 +178,13 @@ impl Writer {
     /// once the oldest has waited `search_delay`.
     fn index(&mut self, rx: &Receiver<Command>, all: bool) {
         loop {
-            let Some(since) = self.index_due_since else { return };
+            let Some(since) = self.index_due_since else {
+                return;
+            };
             let waited = since.elapsed();
-            let due = all || waited >= self.search_delay || (rx.is_empty() && waited >= self.search_delay / 2);
+            let due = all
+                || waited >= self.search_delay
+                || (rx.is_empty() && waited >= self.search_delay / 2);
             if !due {
                 return;
             }
@@ -189,20 +219,21 @@ impl Writer {
     }
 }
 
+/// Runs one command in its own savepoint; a failure undoes it and its effects alone.
 fn run_in_savepoint(
     tx: &mut rusqlite::Transaction<'_>,
     op: Op,
-    now: i64,
-    fx: &mut Effects,
+    cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
     let mut sp = tx.savepoint()?;
-    let mut local = Effects::default();
-    let result = commands::apply(&sp, op, now, &mut local);
+    let (changes, fts_dirty) = (cx.fx.changes.len(), cx.fx.fts_dirty);
+    let result = commands::apply(&sp, op, cx);
     if result.is_ok() {
         sp.commit()?;
-        fx.fts_dirty |= local.fts_dirty;
     } else {
         sp.rollback()?;
+        cx.fx.changes.truncate(changes);
+        cx.fx.fts_dirty = fts_dirty;
     }
     result
 }

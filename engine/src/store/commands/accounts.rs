@@ -3,9 +3,11 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::Outcome;
+use super::{Cx, Outcome};
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::ids::UserId;
+use crate::live::Change;
 use crate::model::{Involvement, Role, RoomKind, User};
 use crate::store::access;
 
@@ -16,8 +18,9 @@ pub(super) fn create_user(
     password_hash: Option<String>,
     role: Role,
     bot_key_hash: Option<[u8; 32]>,
-    now: i64,
+    cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
+    let now = cx.now;
     let taken: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE login = ?1)")?
         .query_row([login], |r| r.get(0))?;
@@ -41,11 +44,26 @@ pub(super) fn create_user(
     let key = conn.last_insert_rowid();
     if role != Role::Bot {
         // People belong to every open room, including those created before them.
-        conn.prepare_cached(
+        let mut open = conn.prepare_cached(
             "INSERT INTO memberships(room_key, user_key, involvement, last_read_seq) \
-             SELECT key, ?1, ?2, last_seq FROM rooms WHERE kind = ?3",
-        )?
-        .execute(params![key, Involvement::Mentions as i64, RoomKind::Open as i64])?;
+             SELECT key, ?1, ?2, last_seq FROM rooms WHERE kind = ?3 RETURNING room_key",
+        )?;
+        let joined = open
+            .query_map(
+                params![key, Involvement::Mentions as i64, RoomKind::Open as i64],
+                |r| r.get::<_, i64>(0),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for room_key in joined {
+            let room_id = conn
+                .prepare_cached("SELECT id FROM rooms WHERE key = ?1")?
+                .query_row([room_key], |r| r.get(0))?;
+            cx.fx.changes.push(Change::Room(Event::MembershipChanged {
+                room_id,
+                user_id: id,
+                joined: true,
+            }));
+        }
     }
     Ok(Outcome::User(User {
         id,
@@ -57,7 +75,7 @@ pub(super) fn create_user(
     }))
 }
 
-pub(super) fn deactivate(conn: &Connection, user: UserId) -> Result<Outcome> {
+pub(super) fn deactivate(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Result<Outcome> {
     let key: i64 = conn
         .prepare_cached("SELECT key FROM users WHERE id = ?1")?
         .query_row([user], |r| r.get(0))
@@ -67,6 +85,7 @@ pub(super) fn deactivate(conn: &Connection, user: UserId) -> Result<Outcome> {
         .execute([key])?;
     conn.prepare_cached("DELETE FROM sessions WHERE user_key = ?1")?
         .execute([key])?;
+    cx.fx.changes.push(Change::Deactivated { user_id: user });
     Ok(Outcome::Done)
 }
 
@@ -85,7 +104,11 @@ pub(super) fn create_session(
     Ok(Outcome::Done)
 }
 
-pub(super) fn extend_session(conn: &Connection, token_hash: &[u8; 32], expires_at: i64) -> Result<Outcome> {
+pub(super) fn extend_session(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+    expires_at: i64,
+) -> Result<Outcome> {
     conn.prepare_cached(
         "UPDATE sessions SET expires_at = max(expires_at, ?2) WHERE token_hash = ?1",
     )?
@@ -102,7 +125,9 @@ pub(super) fn revoke_session(conn: &Connection, token_hash: &[u8; 32]) -> Result
 
 pub(super) fn revoke_all_sessions(conn: &Connection, user: UserId) -> Result<Outcome> {
     let n = conn
-        .prepare_cached("DELETE FROM sessions WHERE user_key = (SELECT key FROM users WHERE id = ?1)")?
+        .prepare_cached(
+            "DELETE FROM sessions WHERE user_key = (SELECT key FROM users WHERE id = ?1)",
+        )?
         .execute([user])?;
     Ok(Outcome::Count(n as u64))
 }

@@ -3,10 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Effects, Outcome};
+use super::{Cx, Effects, Outcome};
 use crate::content::mentions_name;
 use crate::error::{Error, Result};
+use crate::events::Event;
 use crate::ids::{ClientMessageId, MessageId, RoomId, UserId};
+use crate::live::Change;
 use crate::model::{Message, Posted, Role};
 use crate::store::access;
 use crate::store::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM};
@@ -21,7 +23,9 @@ fn mentions(conn: &Connection, room_key: i64, content: &str) -> Result<Vec<UserI
          WHERE mb.room_key = ?1 AND u.active = 1",
     )?;
     let mut found = Vec::new();
-    for row in stmt.query_map([room_key], |r| Ok((r.get::<_, UserId>(0)?, r.get::<_, String>(1)?)))? {
+    for row in stmt.query_map([room_key], |r| {
+        Ok((r.get::<_, UserId>(0)?, r.get::<_, String>(1)?))
+    })? {
         let (id, name) = row?;
         if mentions_name(content, &name) {
             found.push(id);
@@ -32,7 +36,9 @@ fn mentions(conn: &Connection, room_key: i64, content: &str) -> Result<Vec<UserI
 
 fn message_by_key(conn: &Connection, pos: i64) -> Result<Message> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.pos = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.pos = ?1"
+        ))?
         .query_row([pos], rows::message)?)
 }
 
@@ -59,9 +65,10 @@ pub(super) fn post(
     room: RoomId,
     client_message_id: ClientMessageId,
     content: String,
-    now: i64,
-    fx: &mut Effects,
+    sound: Option<String>,
+    cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
+    let now = cx.now;
     let (actor, room, _) = access::member(conn, user, room)?;
     // Dedup is decided here, on the only writer: no other post can slip in between.
     let original = conn
@@ -83,13 +90,20 @@ pub(super) fn post(
             duplicate: true,
         }));
     }
+    // Only new messages spend a token: a retry is free.
+    let limit = if actor.role == Role::Bot {
+        cx.limits.1
+    } else {
+        cx.limits.0
+    };
+    cx.limiter.take(user, limit, now)?;
     let seq = room.last_seq + 1;
     let change_seq = room.last_change_seq + 1;
     let mentioned = mentions(conn, room.key, &content)?;
     let id = MessageId(Uuid::now_v7());
     conn.prepare_cached(
         "INSERT INTO messages(id, room_key, seq, change_seq, creator_key, client_message_id, \
-         content, created_at, mentions) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         content, created_at, mentions, sound) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -100,9 +114,10 @@ pub(super) fn post(
         client_message_id,
         content,
         now,
-        rows::encode_ids(&mentioned)
+        rows::encode_ids(&mentioned),
+        sound
     ])?;
-    queue_for_index(conn, conn.last_insert_rowid(), fx)?;
+    queue_for_index(conn, conn.last_insert_rowid(), &mut cx.fx)?;
     conn.prepare_cached(
         "UPDATE rooms SET last_seq = ?2, last_change_seq = ?3, last_message_at = ?4 WHERE key = ?1",
     )?
@@ -112,21 +127,33 @@ pub(super) fn post(
         "UPDATE memberships SET last_read_seq = ?3 WHERE room_key = ?1 AND user_key = ?2",
     )?
     .execute([room.key, actor.key, seq])?;
-    Ok(Outcome::Posted(Posted {
-        message: Message {
-            id,
+    let message = Message {
+        id,
+        room_id: room.id,
+        seq: seq as u64,
+        change_seq: change_seq as u64,
+        creator_id: user,
+        client_message_id,
+        content,
+        created_at: now,
+        edited_at: None,
+        deleted: false,
+        sound,
+        mentions: mentioned,
+    };
+    cx.fx
+        .changes
+        .push(Change::Room(Event::MessageCreated(message.clone())));
+    if let Some(name) = &message.sound {
+        cx.fx.changes.push(Change::Room(Event::Sound {
             room_id: room.id,
-            seq: seq as u64,
-            change_seq: change_seq as u64,
-            creator_id: user,
-            client_message_id,
-            content,
-            created_at: now,
-            edited_at: None,
-            deleted: false,
-            sound: None,
-            mentions: mentioned,
-        },
+            user_id: user,
+            message_id: id,
+            name: name.clone(),
+        }));
+    }
+    Ok(Outcome::Posted(Posted {
+        message,
         duplicate: false,
     }))
 }
@@ -136,7 +163,9 @@ fn changeable(conn: &Connection, user: UserId, message: MessageId) -> Result<(i6
     let actor = access::active_user(conn, user)?;
     let (pos, room_key, creator_key, deleted): (i64, i64, i64, bool) = conn
         .prepare_cached("SELECT pos, room_key, creator_key, deleted FROM messages WHERE id = ?1")?
-        .query_row([message], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .query_row([message], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?
         .ok_or(Error::NotFound("message"))?;
     if deleted {
@@ -144,7 +173,9 @@ fn changeable(conn: &Connection, user: UserId, message: MessageId) -> Result<(i6
     }
     if actor.role != Role::Admin {
         if actor.key != creator_key {
-            return Err(Error::Forbidden("only the author or an admin changes a message"));
+            return Err(Error::Forbidden(
+                "only the author or an admin changes a message",
+            ));
         }
         if access::membership(conn, room_key, actor.key)?.is_none() {
             return Err(Error::Forbidden("not a member of this room"));
@@ -158,8 +189,7 @@ pub(super) fn edit(
     user: UserId,
     message: MessageId,
     content: String,
-    now: i64,
-    fx: &mut Effects,
+    cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
     let (pos, room_key) = changeable(conn, user, message)?;
     let change_seq = next_change(conn, room_key)?;
@@ -168,12 +198,27 @@ pub(super) fn edit(
         "UPDATE messages SET content = ?2, edited_at = ?3, change_seq = ?4, mentions = ?5 \
          WHERE pos = ?1",
     )?
-    .execute(params![pos, content, now, change_seq, rows::encode_ids(&mentioned)])?;
-    queue_for_index(conn, pos, fx)?;
-    Ok(Outcome::Message(message_by_key(conn, pos)?))
+    .execute(params![
+        pos,
+        content,
+        cx.now,
+        change_seq,
+        rows::encode_ids(&mentioned)
+    ])?;
+    queue_for_index(conn, pos, &mut cx.fx)?;
+    let message = message_by_key(conn, pos)?;
+    cx.fx
+        .changes
+        .push(Change::Room(Event::MessageEdited(message.clone())));
+    Ok(Outcome::Message(message))
 }
 
-pub(super) fn delete(conn: &Connection, user: UserId, message: MessageId, fx: &mut Effects) -> Result<Outcome> {
+pub(super) fn delete(
+    conn: &Connection,
+    user: UserId,
+    message: MessageId,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let (pos, room_key) = changeable(conn, user, message)?;
     let change_seq = next_change(conn, room_key)?;
     conn.prepare_cached(
@@ -181,6 +226,10 @@ pub(super) fn delete(conn: &Connection, user: UserId, message: MessageId, fx: &m
          sound = NULL WHERE pos = ?1",
     )?
     .execute([pos, change_seq])?;
-    queue_for_index(conn, pos, fx)?;
-    Ok(Outcome::Message(message_by_key(conn, pos)?))
+    queue_for_index(conn, pos, &mut cx.fx)?;
+    let message = message_by_key(conn, pos)?;
+    cx.fx
+        .changes
+        .push(Change::Room(Event::MessageDeleted(message.clone())));
+    Ok(Outcome::Message(message))
 }

@@ -11,7 +11,9 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::ids::{MessageId, RoomId, UserId};
+use crate::live::Change;
 use crate::model::{Involvement, Message, Posted, Role, Room, RoomKind, User};
+use crate::ratelimit::{PostLimiter, RateLimit};
 
 /// A write, as sent to the writer.
 #[derive(Debug)]
@@ -77,6 +79,7 @@ pub(crate) enum Op {
         room: RoomId,
         client_message_id: crate::ids::ClientMessageId,
         content: String,
+        sound: Option<String>,
     },
     Edit {
         user: UserId,
@@ -105,10 +108,25 @@ pub(crate) enum Outcome {
 pub(crate) struct Effects {
     /// Messages were queued for full-text indexing.
     pub fts_dirty: bool,
+    /// What subscribers must hear about, in commit order.
+    pub changes: Vec<Change>,
+}
+
+/// What a command may use besides the connection.
+pub(crate) struct Cx<'a> {
+    /// The batch's time (ms).
+    pub now: i64,
+    /// Posting rate limits.
+    pub limiter: &'a mut PostLimiter,
+    /// Bucket shapes for people and bots.
+    pub limits: (RateLimit, RateLimit),
+    /// Effects of the commands so far.
+    pub fx: Effects,
 }
 
 /// Runs one command against the writer's connection (inside a savepoint).
-pub(crate) fn apply(conn: &Connection, op: Op, now: i64, fx: &mut Effects) -> Result<Outcome> {
+pub(crate) fn apply(conn: &Connection, op: Op, cx: &mut Cx<'_>) -> Result<Outcome> {
+    let now = cx.now;
     match op {
         Op::CreateUser {
             login,
@@ -116,8 +134,8 @@ pub(crate) fn apply(conn: &Connection, op: Op, now: i64, fx: &mut Effects) -> Re
             password_hash,
             role,
             bot_key_hash,
-        } => accounts::create_user(conn, &login, &name, password_hash, role, bot_key_hash, now),
-        Op::DeactivateUser { user } => accounts::deactivate(conn, user),
+        } => accounts::create_user(conn, &login, &name, password_hash, role, bot_key_hash, cx),
+        Op::DeactivateUser { user } => accounts::deactivate(conn, user, cx),
         Op::CreateSession {
             token_hash,
             user,
@@ -134,27 +152,28 @@ pub(crate) fn apply(conn: &Connection, op: Op, now: i64, fx: &mut Effects) -> Re
             kind,
             name,
             members,
-        } => rooms::create_room(conn, creator, kind, &name, &members, now),
-        Op::DirectRoom { creator, users } => rooms::direct_room(conn, creator, users, now),
-        Op::AddMember { actor, room, user } => rooms::add_member(conn, actor, room, user),
-        Op::RemoveMember { actor, room, user } => rooms::remove_member(conn, actor, room, user),
+        } => rooms::create_room(conn, creator, kind, &name, &members, cx),
+        Op::DirectRoom { creator, users } => rooms::direct_room(conn, creator, users, cx),
+        Op::AddMember { actor, room, user } => rooms::add_member(conn, actor, room, user, cx),
+        Op::RemoveMember { actor, room, user } => rooms::remove_member(conn, actor, room, user, cx),
         Op::SetInvolvement {
             user,
             room,
             involvement,
-        } => rooms::set_involvement(conn, user, room, involvement),
-        Op::MarkRead { user, room, seq } => rooms::mark_read(conn, user, room, seq),
+        } => rooms::set_involvement(conn, user, room, involvement, cx),
+        Op::MarkRead { user, room, seq } => rooms::mark_read(conn, user, room, seq, cx),
         Op::Post {
             user,
             room,
             client_message_id,
             content,
-        } => messages::post(conn, user, room, client_message_id, content, now, fx),
+            sound,
+        } => messages::post(conn, user, room, client_message_id, content, sound, cx),
         Op::Edit {
             user,
             message,
             content,
-        } => messages::edit(conn, user, message, content, now, fx),
-        Op::Delete { user, message } => messages::delete(conn, user, message, fx),
+        } => messages::edit(conn, user, message, content, cx),
+        Op::Delete { user, message } => messages::delete(conn, user, message, cx),
     }
 }

@@ -3,9 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::Outcome;
+use super::{Cx, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::{RoomId, UserId};
+use crate::live::{Change, Joiners};
 use crate::model::{Involvement, Role, RoomKind};
 use crate::store::access::{self, Actor, RoomRef};
 use crate::store::rows;
@@ -34,13 +35,25 @@ fn insert_room(
     })
 }
 
-fn join(conn: &Connection, room: &RoomRef, user_key: i64, involvement: Involvement) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT OR IGNORE INTO memberships(room_key, user_key, involvement, last_read_seq) \
-         VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![room.key, user_key, involvement as i64, room.last_seq])?;
-    Ok(())
+/// Adds a membership; false when it existed already.
+fn join(
+    conn: &Connection,
+    room: &RoomRef,
+    user_key: i64,
+    involvement: Involvement,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO memberships(room_key, user_key, involvement, last_read_seq) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            room.key,
+            user_key,
+            involvement as i64,
+            room.last_seq
+        ])?;
+    Ok(n == 1)
 }
 
 pub(super) fn create_room(
@@ -49,36 +62,59 @@ pub(super) fn create_room(
     kind: RoomKind,
     name: &str,
     members: &[UserId],
-    now: i64,
+    cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
     let actor = access::active_user(conn, creator)?;
     if actor.role == Role::Bot {
         return Err(Error::Forbidden("bots cannot create rooms"));
     }
-    let room = insert_room(conn, &actor, kind, name, None, now)?;
-    match kind {
+    let room = insert_room(conn, &actor, kind, name, None, cx.now)?;
+    let joiners = match kind {
         RoomKind::Open => {
             conn.prepare_cached(
                 "INSERT INTO memberships(room_key, user_key, involvement) \
                  SELECT ?1, key, ?2 FROM users WHERE active = 1 AND role != ?3",
             )?
-            .execute(params![room.key, Involvement::Mentions as i64, Role::Bot as i64])?;
+            .execute(params![
+                room.key,
+                Involvement::Mentions as i64,
+                Role::Bot as i64
+            ])?;
+            Joiners::AllPeople
         }
         RoomKind::Closed => {
+            let mut joined = vec![creator];
             join(conn, &room, actor.key, Involvement::Mentions)?;
             for &m in members {
                 let user = access::active_user(conn, m)?;
-                join(conn, &room, user.key, Involvement::Mentions)?;
+                if join(conn, &room, user.key, Involvement::Mentions)? {
+                    joined.push(m);
+                }
             }
+            Joiners::Users(joined)
         }
         RoomKind::Direct => {
-            return Err(Error::validation("kind", "direct rooms are made with direct_room"));
+            return Err(Error::validation(
+                "kind",
+                "direct rooms are made with direct_room",
+            ));
         }
-    }
-    Ok(Outcome::Room(rows::load_room(conn, room.id)?))
+    };
+    let room = rows::load_room(conn, room.id)?;
+    cx.fx.changes.push(Change::Joined {
+        room: room.clone(),
+        users: joiners,
+        involvement: Involvement::Mentions,
+    });
+    Ok(Outcome::Room(room))
 }
 
-pub(super) fn direct_room(conn: &Connection, creator: UserId, mut users: Vec<UserId>, now: i64) -> Result<Outcome> {
+pub(super) fn direct_room(
+    conn: &Connection,
+    creator: UserId,
+    mut users: Vec<UserId>,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let actor = access::active_user(conn, creator)?;
     users.push(creator);
     users.sort();
@@ -105,11 +141,24 @@ pub(super) fn direct_room(conn: &Connection, creator: UserId, mut users: Vec<Use
         members.push(m);
         names.push(name);
     }
-    let room = insert_room(conn, &actor, RoomKind::Direct, &names.join(", "), Some(direct_key.as_bytes()), now)?;
+    let room = insert_room(
+        conn,
+        &actor,
+        RoomKind::Direct,
+        &names.join(", "),
+        Some(direct_key.as_bytes()),
+        cx.now,
+    )?;
     for m in &members {
         join(conn, &room, m.key, Involvement::Everything)?;
     }
-    Ok(Outcome::Room(rows::load_room(conn, room.id)?))
+    let room = rows::load_room(conn, room.id)?;
+    cx.fx.changes.push(Change::Joined {
+        room: room.clone(),
+        users: Joiners::Users(users),
+        involvement: Involvement::Everything,
+    });
+    Ok(Outcome::Room(room))
 }
 
 /// Admins and the room's creator manage membership; anyone may remove themselves.
@@ -117,21 +166,44 @@ fn may_manage(actor: &Actor, room: &RoomRef) -> bool {
     actor.role == Role::Admin || actor.key == room.creator_key
 }
 
-pub(super) fn add_member(conn: &Connection, actor: UserId, room: RoomId, user: UserId) -> Result<Outcome> {
+pub(super) fn add_member(
+    conn: &Connection,
+    actor: UserId,
+    room: RoomId,
+    user: UserId,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let actor = access::active_user(conn, actor)?;
     let room = access::room(conn, room)?;
     if !may_manage(&actor, &room) {
-        return Err(Error::Forbidden("only an admin or the room's creator manages members"));
+        return Err(Error::Forbidden(
+            "only an admin or the room's creator manages members",
+        ));
     }
     if room.kind == RoomKind::Direct {
-        return Err(Error::validation("room", "a direct room's members are fixed"));
+        return Err(Error::validation(
+            "room",
+            "a direct room's members are fixed",
+        ));
     }
-    let user = access::active_user(conn, user)?;
-    join(conn, &room, user.key, Involvement::Mentions)?;
+    let target = access::active_user(conn, user)?;
+    if join(conn, &room, target.key, Involvement::Mentions)? {
+        cx.fx.changes.push(Change::Joined {
+            room: rows::load_room(conn, room.id)?,
+            users: Joiners::Users(vec![user]),
+            involvement: Involvement::Mentions,
+        });
+    }
     Ok(Outcome::Done)
 }
 
-pub(super) fn remove_member(conn: &Connection, actor: UserId, room: RoomId, user: UserId) -> Result<Outcome> {
+pub(super) fn remove_member(
+    conn: &Connection,
+    actor: UserId,
+    room: RoomId,
+    user: UserId,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let actor = access::active_user(conn, actor)?;
     let room = access::room(conn, room)?;
     let target = access::active_user(conn, user).or_else(|e| match e {
@@ -148,10 +220,17 @@ pub(super) fn remove_member(conn: &Connection, actor: UserId, room: RoomId, user
         other => Err(other),
     })?;
     if target.key != actor.key && !may_manage(&actor, &room) {
-        return Err(Error::Forbidden("only an admin or the room's creator manages members"));
+        return Err(Error::Forbidden(
+            "only an admin or the room's creator manages members",
+        ));
     }
     match room.kind {
-        RoomKind::Direct => return Err(Error::validation("room", "a direct room's members are fixed")),
+        RoomKind::Direct => {
+            return Err(Error::validation(
+                "room",
+                "a direct room's members are fixed",
+            ));
+        }
         RoomKind::Open if target.role != Role::Bot => {
             return Err(Error::validation(
                 "room",
@@ -166,24 +245,57 @@ pub(super) fn remove_member(conn: &Connection, actor: UserId, room: RoomId, user
     if n == 0 {
         return Err(Error::NotFound("membership"));
     }
+    cx.fx.changes.push(Change::Left {
+        room_id: room.id,
+        user_id: user,
+    });
     Ok(Outcome::Done)
 }
 
-pub(super) fn set_involvement(conn: &Connection, user: UserId, room: RoomId, involvement: Involvement) -> Result<Outcome> {
+pub(super) fn set_involvement(
+    conn: &Connection,
+    user: UserId,
+    room: RoomId,
+    involvement: Involvement,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let (actor, room, _) = access::member(conn, user, room)?;
-    conn.prepare_cached("UPDATE memberships SET involvement = ?3 WHERE room_key = ?1 AND user_key = ?2")?
-        .execute([room.key, actor.key, involvement as i64])?;
+    conn.prepare_cached(
+        "UPDATE memberships SET involvement = ?3 WHERE room_key = ?1 AND user_key = ?2",
+    )?
+    .execute([room.key, actor.key, involvement as i64])?;
+    cx.fx.changes.push(Change::Involvement {
+        room_id: room.id,
+        user_id: user,
+        involvement,
+    });
     Ok(Outcome::Done)
 }
 
 /// Moves the read position forward (never back, never past the newest message); returns
 /// the unread count.
-pub(super) fn mark_read(conn: &Connection, user: UserId, room: RoomId, seq: u64) -> Result<Outcome> {
+pub(super) fn mark_read(
+    conn: &Connection,
+    user: UserId,
+    room: RoomId,
+    seq: u64,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let (actor, room, m) = access::member(conn, user, room)?;
-    let target = (seq.min(i64::MAX as u64) as i64).min(room.last_seq).max(m.last_read_seq);
+    let target = (seq.min(i64::MAX as u64) as i64)
+        .min(room.last_seq)
+        .max(m.last_read_seq);
     if target != m.last_read_seq {
-        conn.prepare_cached("UPDATE memberships SET last_read_seq = ?3 WHERE room_key = ?1 AND user_key = ?2")?
-            .execute([room.key, actor.key, target])?;
+        conn.prepare_cached(
+            "UPDATE memberships SET last_read_seq = ?3 WHERE room_key = ?1 AND user_key = ?2",
+        )?
+        .execute([room.key, actor.key, target])?;
+        cx.fx.changes.push(Change::Read {
+            room_id: room.id,
+            user_id: user,
+            last_read_seq: target as u64,
+            head_seq: room.last_seq as u64,
+        });
     }
     Ok(Outcome::Count((room.last_seq - target) as u64))
 }

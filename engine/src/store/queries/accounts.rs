@@ -8,9 +8,14 @@ use crate::model::User;
 use crate::store::rows::{self, USER_COLUMNS};
 
 /// A user with the stored password hash, for login.
-pub(crate) fn credentials(conn: &Connection, login: &str) -> Result<Option<(User, Option<String>)>> {
+pub(crate) fn credentials(
+    conn: &Connection,
+    login: &str,
+) -> Result<Option<(User, Option<String>)>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.login = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.login = ?1"
+        ))?
         .query_row([login], |r| Ok((rows::user(r, 0)?, r.get(6)?)))
         .optional()?)
 }
@@ -29,27 +34,37 @@ pub(crate) fn session(conn: &Connection, token_hash: &[u8; 32]) -> Result<Option
 /// The bot owning a key hash.
 pub(crate) fn bot(conn: &Connection, key_hash: &[u8; 32]) -> Result<Option<User>> {
     Ok(conn
-        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.bot_key_hash = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.bot_key_hash = ?1"
+        ))?
         .query_row([&key_hash[..]], |r| rows::user(r, 0))
         .optional()?)
 }
 
 pub(crate) fn user(conn: &Connection, id: UserId) -> Result<User> {
-    conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"))?
-        .query_row([id], |r| rows::user(r, 0))
-        .optional()?
-        .ok_or(Error::NotFound("user"))
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"
+    ))?
+    .query_row([id], |r| rows::user(r, 0))
+    .optional()?
+    .ok_or(Error::NotFound("user"))
 }
 
 pub(crate) fn user_by_login(conn: &Connection, login: &str) -> Result<User> {
-    conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.login = ?1"))?
-        .query_row([login], |r| rows::user(r, 0))
-        .optional()?
-        .ok_or(Error::NotFound("user"))
+    conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.login = ?1"
+    ))?
+    .query_row([login], |r| rows::user(r, 0))
+    .optional()?
+    .ok_or(Error::NotFound("user"))
 }
 
 pub(crate) fn users(conn: &Connection) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.key"))?;
-    let list = stmt.query_map([], |r| rows::user(r, 0))?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {USER_COLUMNS} FROM users u ORDER BY u.key"
+    ))?;
+    let list = stmt
+        .query_map([], |r| rows::user(r, 0))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(list)
 }

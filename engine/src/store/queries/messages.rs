@@ -9,8 +9,13 @@ use crate::store::access;
 use crate::store::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM, MESSAGE_JOINS};
 use crate::store::search::fts_query;
 
-fn collect(stmt: &mut rusqlite::CachedStatement<'_>, params: impl rusqlite::Params) -> Result<Vec<Message>> {
-    Ok(stmt.query_map(params, rows::message)?.collect::<rusqlite::Result<_>>()?)
+fn collect(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Message>> {
+    Ok(stmt
+        .query_map(params, rows::message)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 fn clamp(n: i64) -> i64 {
@@ -18,7 +23,13 @@ fn clamp(n: i64) -> i64 {
 }
 
 /// Up to `limit` messages before `before` (or the newest), oldest first.
-pub(crate) fn before(conn: &Connection, user: UserId, room: RoomId, before: Option<u64>, limit: usize) -> Result<Vec<Message>> {
+pub(crate) fn before(
+    conn: &Connection,
+    user: UserId,
+    room: RoomId,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<Message>> {
     let (_, room, _) = access::member(conn, user, room)?;
     let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
     let mut stmt = conn.prepare_cached(&format!(
@@ -31,9 +42,16 @@ pub(crate) fn before(conn: &Connection, user: UserId, room: RoomId, before: Opti
 }
 
 /// The message and up to `n` on each side of it, oldest first.
-pub(crate) fn around(conn: &Connection, user: UserId, message: MessageId, n: usize) -> Result<Vec<Message>> {
+pub(crate) fn around(
+    conn: &Connection,
+    user: UserId,
+    message: MessageId,
+    n: usize,
+) -> Result<Vec<Message>> {
     let (room_id, seq): (RoomId, i64) = conn
-        .prepare_cached("SELECT r.id, m.seq FROM messages m JOIN rooms r ON r.key = m.room_key WHERE m.id = ?1")?
+        .prepare_cached(
+            "SELECT r.id, m.seq FROM messages m JOIN rooms r ON r.key = m.room_key WHERE m.id = ?1",
+        )?
         .query_row([message], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
         .ok_or(Error::NotFound("message"))?;
@@ -43,13 +61,22 @@ pub(crate) fn around(conn: &Connection, user: UserId, message: MessageId, n: usi
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} \
          WHERE m.room_key = ?1 AND m.seq >= ?2 ORDER BY m.seq LIMIT ?3"
     ))?;
-    page.extend(collect(&mut stmt, params![room.key, clamp(seq), n as i64 + 1])?);
+    page.extend(collect(
+        &mut stmt,
+        params![room.key, clamp(seq), n as i64 + 1],
+    )?);
     Ok(page)
 }
 
 /// The current state of every message changed after `since`, in change order, at most
 /// `limit` of them, read in one snapshot with the room's head.
-pub(crate) fn changes_since(conn: &Connection, user: UserId, room: RoomId, since: u64, limit: usize) -> Result<Changes> {
+pub(crate) fn changes_since(
+    conn: &Connection,
+    user: UserId,
+    room: RoomId,
+    since: u64,
+    limit: usize,
+) -> Result<Changes> {
     let snapshot = conn.unchecked_transaction()?;
     let (_, room, _) = access::member(&snapshot, user, room)?;
     let since = since.min(i64::MAX as u64) as i64;
@@ -70,7 +97,12 @@ pub(crate) fn changes_since(conn: &Connection, user: UserId, room: RoomId, since
 }
 
 /// Messages matching `text` in the user's rooms, newest first.
-pub(crate) fn search(conn: &Connection, user: UserId, text: &str, limit: usize) -> Result<Vec<Message>> {
+pub(crate) fn search(
+    conn: &Connection,
+    user: UserId,
+    text: &str,
+    limit: usize,
+) -> Result<Vec<Message>> {
     let actor = access::active_user(conn, user)?;
     let Some(query) = fts_query(text) else {
         return Ok(Vec::new());
@@ -88,7 +120,9 @@ pub(crate) fn search(conn: &Connection, user: UserId, text: &str, limit: usize) 
 /// One message, for a member of its room.
 pub(crate) fn message(conn: &Connection, user: UserId, id: MessageId) -> Result<Message> {
     let message = conn
-        .prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1"
+        ))?
         .query_row([id], rows::message)
         .optional()?
         .ok_or(Error::NotFound("message"))?;

@@ -41,8 +41,12 @@ pub(crate) fn room(conn: &Connection, user: UserId, room: RoomId) -> Result<Room
 
 /// Every room, for administration.
 pub(crate) fn all_rooms(conn: &Connection) -> Result<Vec<Room>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {ROOM_COLUMNS} FROM {ROOM_FROM} ORDER BY r.key"))?;
-    let list = stmt.query_map([], |r| rows::room(r, 0))?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ROOM_COLUMNS} FROM {ROOM_FROM} ORDER BY r.key"
+    ))?;
+    let list = stmt
+        .query_map([], |r| rows::room(r, 0))?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(list)
 }
 
@@ -60,6 +64,25 @@ pub(crate) fn members(conn: &Connection, user: UserId, room: RoomId) -> Result<V
                 involvement: rows::involvement(r, 6)?,
             })
         })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(list)
+}
+
+/// Active members who may want notifications (involvement `mentions` or `everything`).
+pub(crate) fn notifiable(
+    conn: &Connection,
+    room: RoomId,
+) -> Result<Vec<(UserId, crate::model::Involvement)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id, mb.involvement FROM rooms r JOIN memberships mb ON mb.room_key = r.key \
+         JOIN users u ON u.key = mb.user_key \
+         WHERE r.id = ?1 AND u.active = 1 AND mb.involvement >= ?2",
+    )?;
+    let list = stmt
+        .query_map(
+            rusqlite::params![room, crate::model::Involvement::Mentions as i64],
+            |r| Ok((r.get(0)?, rows::involvement(r, 1)?)),
+        )?
         .collect::<rusqlite::Result<_>>()?;
     Ok(list)
 }

@@ -1,0 +1,86 @@
+//! The dispatcher thread: takes what the writer committed and fans it out, runs the
+//! presence and typing timers, and works out who to notify of new messages.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use rusqlite::Connection;
+
+use super::{Change, Live};
+use crate::events::Event;
+use crate::model::Message;
+use crate::plugins::Plugins;
+use crate::store::queries;
+
+/// How often presence and typing timers are checked.
+const TICK: Duration = Duration::from_millis(250);
+
+pub(crate) fn spawn(
+    live: Arc<Live>,
+    plugins: Arc<Plugins>,
+    rx: Receiver<Vec<Change>>,
+    reader: Connection,
+) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ember-dispatch".into())
+        .spawn(move || run(&live, &plugins, &rx, &reader))
+}
+
+fn run(live: &Live, plugins: &Plugins, rx: &Receiver<Vec<Change>>, reader: &Connection) {
+    let mut last_sweep = Instant::now();
+    loop {
+        match rx.recv_timeout(TICK) {
+            Ok(changes) => {
+                for change in changes {
+                    if let Change::Room(event) = &change {
+                        plugins.dispatch(event);
+                        if let Event::MessageCreated(m) = event {
+                            notify(live, reader, m);
+                        }
+                    }
+                    live.hub.apply(change);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if last_sweep.elapsed() >= TICK {
+            live.sweep();
+            last_sweep = Instant::now();
+        }
+    }
+}
+
+/// Sends the notification stream the members to tell about a new message.
+fn notify(live: &Live, reader: &Connection, m: &Message) {
+    if !live.hub.wants_notifications() {
+        return;
+    }
+    let members = match queries::rooms::notifiable(reader, m.room_id) {
+        Ok(members) => members,
+        Err(e) => {
+            log::warn!("cannot compute notifications for message {}: {e}", m.id);
+            return;
+        }
+    };
+    let users: Vec<_> = {
+        let presence = live.presence.lock();
+        members
+            .into_iter()
+            .filter(|(user, involvement)| {
+                *user != m.creator_id
+                    && super::hub::Hub::notifiable(*involvement, m.mentions.contains(user))
+                    && !presence.is_present(m.room_id, *user)
+            })
+            .map(|(user, _)| user)
+            .collect()
+    };
+    if !users.is_empty() {
+        live.hub.notify(Event::Notify {
+            message: m.clone(),
+            users,
+        });
+    }
+}

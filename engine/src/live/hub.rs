@@ -1,0 +1,498 @@
+//! The registry of subscriptions and the fan-out into their queues.
+//!
+//! Each subscription owns an unbounded crossbeam list channel, which costs nothing while
+//! empty; the hub enforces the bound itself: a subscriber whose queue holds `capacity`
+//! events gets one final [`Event::Lagged`] and is detached.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_channel::Sender;
+use parking_lot::Mutex;
+
+use super::{Change, Joiners};
+use crate::events::{Event, Shared, SharedEvent};
+use crate::ids::{RoomId, UserId};
+use crate::model::{Involvement, Role, RoomSummary};
+
+struct RoomSub {
+    id: u64,
+    user: UserId,
+    tx: Sender<SharedEvent>,
+    /// Live events that arrived while the replay was being read.
+    pending: Option<Vec<SharedEvent>>,
+    /// Message events up to this change sequence were in the replay: drop them.
+    floor: u64,
+    /// The newest change sequence value queued.
+    last: u64,
+}
+
+struct UserSub {
+    id: u64,
+    role: Role,
+    tx: Sender<SharedEvent>,
+    /// (read position, head seq) per room, to compute unread counts.
+    reads: HashMap<RoomId, (u64, u64)>,
+}
+
+#[derive(Default)]
+struct Registry {
+    rooms: HashMap<RoomId, Vec<RoomSub>>,
+    users: HashMap<UserId, Vec<UserSub>>,
+    /// Rooms → users with a user subscription who are members.
+    watching: HashMap<RoomId, HashSet<UserId>>,
+    notify: Vec<(u64, Sender<SharedEvent>)>,
+}
+
+pub(crate) struct Hub {
+    reg: Mutex<Registry>,
+    capacity: usize,
+    next_id: AtomicU64,
+}
+
+/// Queues `event` unless the queue is full; then queues `Lagged` and returns false.
+fn deliver(
+    tx: &Sender<SharedEvent>,
+    event: &SharedEvent,
+    capacity: usize,
+    resume_from: u64,
+) -> bool {
+    if tx.len() >= capacity {
+        let _ = tx.send(Shared::new(Event::Lagged { resume_from }));
+        return false;
+    }
+    tx.send(event.clone()).is_ok()
+}
+
+impl Hub {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            reg: Mutex::new(Registry::default()),
+            capacity: capacity.max(1),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Registers a room subscription that buffers live events until [`Hub::go_live`].
+    pub(crate) fn add_pending(&self, room: RoomId, user: UserId, tx: Sender<SharedEvent>) -> u64 {
+        let id = self.id();
+        self.reg
+            .lock()
+            .rooms
+            .entry(room)
+            .or_default()
+            .push(RoomSub {
+                id,
+                user,
+                tx,
+                pending: Some(Vec::new()),
+                floor: 0,
+                last: 0,
+            });
+        id
+    }
+
+    /// Queues the replay, then the buffered live events newer than `floor`, and switches
+    /// the subscription to live delivery. With `keep_live: false` (an incomplete replay) the
+    /// subscription is removed after its replay instead. Returns false when the subscription
+    /// was revoked meanwhile.
+    pub(crate) fn go_live(
+        &self,
+        room: RoomId,
+        id: u64,
+        replay: Vec<Event>,
+        floor: u64,
+        keep_live: bool,
+    ) -> bool {
+        let mut reg = self.reg.lock();
+        let Some(subs) = reg.rooms.get_mut(&room) else {
+            return false;
+        };
+        let Some(at) = subs.iter().position(|s| s.id == id) else {
+            return false;
+        };
+        let sub = &mut subs[at];
+        for e in replay {
+            let _ = sub.tx.send(Shared::new(e));
+        }
+        sub.floor = floor;
+        sub.last = floor;
+        let buffered = sub.pending.take().unwrap_or_default();
+        if !keep_live {
+            subs.swap_remove(at);
+            return true;
+        }
+        let capacity = self.capacity;
+        let mut alive = true;
+        for e in buffered {
+            alive = alive && offer(sub, &e, capacity);
+        }
+        if !alive {
+            subs.swap_remove(at);
+        }
+        true
+    }
+
+    pub(crate) fn remove_room_sub(&self, room: RoomId, id: u64) {
+        let mut reg = self.reg.lock();
+        if let Some(subs) = reg.rooms.get_mut(&room) {
+            subs.retain(|s| s.id != id);
+            if subs.is_empty() {
+                reg.rooms.remove(&room);
+            }
+        }
+    }
+
+    /// Registers a user subscription with the user's rooms and read positions.
+    pub(crate) fn add_user_sub(
+        &self,
+        user: UserId,
+        role: Role,
+        rooms: &[RoomSummary],
+        tx: Sender<SharedEvent>,
+    ) -> u64 {
+        let id = self.id();
+        let mut reg = self.reg.lock();
+        for r in rooms {
+            reg.watching.entry(r.room.id).or_default().insert(user);
+        }
+        let reads = rooms
+            .iter()
+            .map(|r| (r.room.id, (r.last_read_seq, r.room.head_seq)))
+            .collect();
+        reg.users.entry(user).or_default().push(UserSub {
+            id,
+            role,
+            tx,
+            reads,
+        });
+        id
+    }
+
+    /// Brings a new user subscription up to date with a room list read after it was
+    /// registered: whatever changed between the two reads is sent as events.
+    pub(crate) fn reconcile_user_sub(&self, user: UserId, id: u64, rooms: &[RoomSummary]) {
+        let mut reg = self.reg.lock();
+        for r in rooms {
+            reg.watching.entry(r.room.id).or_default().insert(user);
+        }
+        let Some(sub) = reg
+            .users
+            .get_mut(&user)
+            .and_then(|subs| subs.iter_mut().find(|s| s.id == id))
+        else {
+            return;
+        };
+        let mut events = Vec::new();
+        let mut current = HashSet::new();
+        for r in rooms {
+            current.insert(r.room.id);
+            let now = (r.last_read_seq, r.room.head_seq);
+            match sub.reads.insert(r.room.id, now) {
+                None => events.push(Event::RoomJoined(r.clone())),
+                Some(before) if before != now => events.push(Event::Unread {
+                    room_id: r.room.id,
+                    unread: r.unread,
+                    head_seq: r.room.head_seq,
+                }),
+                Some(_) => {}
+            }
+        }
+        let gone: Vec<RoomId> = sub
+            .reads
+            .keys()
+            .filter(|k| !current.contains(k))
+            .copied()
+            .collect();
+        for room_id in &gone {
+            sub.reads.remove(room_id);
+            events.push(Event::RoomLeft { room_id: *room_id });
+        }
+        for e in events {
+            let _ = sub.tx.send(Shared::new(e));
+        }
+    }
+
+    pub(crate) fn remove_user_sub(&self, user: UserId, id: u64) {
+        let mut reg = self.reg.lock();
+        let Some(subs) = reg.users.get_mut(&user) else {
+            return;
+        };
+        let mut gone = Vec::new();
+        subs.retain(|s| {
+            if s.id == id {
+                gone.extend(s.reads.keys().copied());
+            }
+            s.id != id
+        });
+        if subs.is_empty() {
+            reg.users.remove(&user);
+            for room in gone {
+                unwatch(&mut reg.watching, room, user);
+            }
+        }
+    }
+
+    pub(crate) fn add_notify(&self, tx: Sender<SharedEvent>) -> u64 {
+        let id = self.id();
+        self.reg.lock().notify.push((id, tx));
+        id
+    }
+
+    pub(crate) fn remove_notify(&self, id: u64) {
+        self.reg.lock().notify.retain(|(i, _)| *i != id);
+    }
+
+    pub(crate) fn wants_notifications(&self) -> bool {
+        !self.reg.lock().notify.is_empty()
+    }
+
+    pub(crate) fn notify(&self, event: Event) {
+        let shared = Shared::new(event);
+        let capacity = self.capacity;
+        self.reg
+            .lock()
+            .notify
+            .retain(|(_, tx)| deliver(tx, &shared, capacity, 0));
+    }
+
+    /// Fans a room-level event out to the room's subscribers.
+    pub(crate) fn publish(&self, event: Event) {
+        let room = event.room_id();
+        let shared = Shared::new(event);
+        let mut reg = self.reg.lock();
+        if let Some(room) = room {
+            self.fan_out_room(&mut reg, room, &shared);
+        }
+        if let Event::MessageCreated(m) = shared.event() {
+            self.bump_unread(&mut reg, m.room_id, m.seq, m.creator_id);
+        }
+    }
+
+    fn fan_out_room(&self, reg: &mut Registry, room: RoomId, event: &SharedEvent) {
+        let Some(subs) = reg.rooms.get_mut(&room) else {
+            return;
+        };
+        let capacity = self.capacity;
+        subs.retain_mut(|sub| match &mut sub.pending {
+            Some(buffer) => {
+                buffer.push(event.clone());
+                true
+            }
+            None => offer(sub, event, capacity),
+        });
+        if subs.is_empty() {
+            reg.rooms.remove(&room);
+        }
+    }
+
+    fn bump_unread(&self, reg: &mut Registry, room: RoomId, head: u64, author: UserId) {
+        let Some(users) = reg.watching.get(&room) else {
+            return;
+        };
+        let users: Vec<UserId> = users.iter().copied().collect();
+        for user in users {
+            self.user_event(reg, user, |sub| {
+                let (read, known_head) = sub.reads.entry(room).or_insert((0, 0));
+                if user == author {
+                    *read = head;
+                }
+                *known_head = head;
+                Some(Event::Unread {
+                    room_id: room,
+                    unread: head.saturating_sub(*read),
+                    head_seq: head,
+                })
+            });
+        }
+    }
+
+    /// Sends each of `user`'s user subscriptions the event `make` builds for it.
+    fn user_event(
+        &self,
+        reg: &mut Registry,
+        user: UserId,
+        mut make: impl FnMut(&mut UserSub) -> Option<Event>,
+    ) {
+        let Some(subs) = reg.users.get_mut(&user) else {
+            return;
+        };
+        let capacity = self.capacity;
+        subs.retain_mut(|sub| match make(sub) {
+            Some(e) => deliver(&sub.tx, &Shared::new(e), capacity, 0),
+            None => true,
+        });
+        if subs.is_empty() {
+            reg.users.remove(&user);
+        }
+    }
+
+    /// Applies one committed change.
+    pub(crate) fn apply(&self, change: Change) {
+        match change {
+            Change::Room(event) => self.publish(event),
+            Change::Joined {
+                room,
+                users,
+                involvement,
+            } => {
+                let mut reg = self.reg.lock();
+                let joined: Vec<UserId> = match users {
+                    Joiners::Users(users) => users,
+                    Joiners::AllPeople => reg
+                        .users
+                        .iter()
+                        .filter(|(_, subs)| subs.iter().any(|s| s.role != Role::Bot))
+                        .map(|(u, _)| *u)
+                        .collect(),
+                };
+                for user in joined {
+                    let event = Shared::new(Event::MembershipChanged {
+                        room_id: room.id,
+                        user_id: user,
+                        joined: true,
+                    });
+                    self.fan_out_room(&mut reg, room.id, &event);
+                    if reg.users.contains_key(&user) {
+                        reg.watching.entry(room.id).or_default().insert(user);
+                    }
+                    self.user_event(&mut reg, user, |sub| {
+                        sub.reads.insert(room.id, (room.head_seq, room.head_seq));
+                        Some(Event::RoomJoined(RoomSummary {
+                            room: room.clone(),
+                            involvement,
+                            unread: 0,
+                            last_read_seq: room.head_seq,
+                        }))
+                    });
+                }
+            }
+            Change::Left { room_id, user_id } => {
+                let mut reg = self.reg.lock();
+                self.revoke_room_subs(&mut reg, room_id, user_id);
+                let event = Shared::new(Event::MembershipChanged {
+                    room_id,
+                    user_id,
+                    joined: false,
+                });
+                self.fan_out_room(&mut reg, room_id, &event);
+                unwatch(&mut reg.watching, room_id, user_id);
+                self.user_event(&mut reg, user_id, |sub| {
+                    sub.reads.remove(&room_id);
+                    Some(Event::RoomLeft { room_id })
+                });
+            }
+            Change::Read {
+                room_id,
+                user_id,
+                last_read_seq,
+                head_seq,
+            } => {
+                let mut reg = self.reg.lock();
+                self.user_event(&mut reg, user_id, |sub| {
+                    sub.reads.insert(room_id, (last_read_seq, head_seq));
+                    Some(Event::Unread {
+                        room_id,
+                        unread: head_seq.saturating_sub(last_read_seq),
+                        head_seq,
+                    })
+                });
+            }
+            Change::Involvement {
+                room_id,
+                user_id,
+                involvement,
+            } => {
+                let mut reg = self.reg.lock();
+                self.user_event(&mut reg, user_id, |_| {
+                    Some(Event::InvolvementChanged {
+                        room_id,
+                        involvement,
+                    })
+                });
+            }
+            Change::Deactivated { user_id } => {
+                let mut reg = self.reg.lock();
+                let rooms: Vec<RoomId> = reg.rooms.keys().copied().collect();
+                for room in rooms {
+                    self.revoke_room_subs(&mut reg, room, user_id);
+                }
+                if let Some(subs) = reg.users.remove(&user_id) {
+                    for sub in subs {
+                        let _ = sub.tx.send(Shared::new(Event::Revoked { room_id: None }));
+                        for room in sub.reads.keys() {
+                            unwatch(&mut reg.watching, *room, user_id);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn revoke_room_subs(&self, reg: &mut Registry, room: RoomId, user: UserId) {
+        let Some(subs) = reg.rooms.get_mut(&room) else {
+            return;
+        };
+        subs.retain(|s| {
+            if s.user == user {
+                let _ = s.tx.send(Shared::new(Event::Revoked {
+                    room_id: Some(room),
+                }));
+                false
+            } else {
+                true
+            }
+        });
+        if subs.is_empty() {
+            reg.rooms.remove(&room);
+        }
+    }
+
+    /// Live subscriptions right now: (room, user) pairs.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        let reg = self.reg.lock();
+        (
+            reg.rooms.values().map(Vec::len).sum(),
+            reg.users.values().map(Vec::len).sum(),
+        )
+    }
+
+    /// Whether `user`'s involvement lets them be notified: used by the notifier.
+    pub(crate) fn notifiable(involvement: Involvement, mentioned: bool) -> bool {
+        involvement == Involvement::Everything
+            || (involvement == Involvement::Mentions && mentioned)
+    }
+}
+
+/// Queues a live event for a room subscription, dropping what the replay already had.
+/// Returns false when the subscription must go (lagged or dropped by its owner).
+fn offer(sub: &mut RoomSub, event: &SharedEvent, capacity: usize) -> bool {
+    if let Some(cs) = event.event().change_seq() {
+        if cs <= sub.floor {
+            return true;
+        }
+        if !deliver(&sub.tx, event, capacity, sub.last) {
+            return false;
+        }
+        sub.last = cs;
+        return true;
+    }
+    deliver(&sub.tx, event, capacity, sub.last)
+}
+
+fn unwatch(watching: &mut HashMap<RoomId, HashSet<UserId>>, room: RoomId, user: UserId) {
+    if let Some(set) = watching.get_mut(&room) {
+        set.remove(&user);
+        if set.is_empty() {
+            watching.remove(&room);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Live delivery: subscriptions with a gapless handover from replay to live events,
+//! presence and typing. Everything here is fed after COMMIT and never blocks the writer.
+
+mod dispatcher;
+mod hub;
+mod presence;
+mod subscription;
+mod typing;
+
+pub(crate) use dispatcher::spawn as spawn_dispatcher;
+pub use presence::PresenceHandle;
+pub use subscription::{NotificationStream, Subscription, UserSubscription};
+
+use parking_lot::Mutex;
+
+use crate::clock::Clock;
+use crate::events::Event;
+use crate::ids::{RoomId, UserId};
+use crate::model::{Involvement, Room};
+use hub::Hub;
+use presence::Presence;
+use typing::Typing;
+
+/// What the writer tells the live layer after a commit.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// A room-level event, delivered as is to the room's subscribers.
+    Room(Event),
+    /// Users became members of a room.
+    Joined {
+        room: Room,
+        users: Joiners,
+        involvement: Involvement,
+    },
+    /// A user stopped being a member.
+    Left { room_id: RoomId, user_id: UserId },
+    /// A user's read position moved.
+    Read {
+        room_id: RoomId,
+        user_id: UserId,
+        last_read_seq: u64,
+        head_seq: u64,
+    },
+    /// A user's involvement changed.
+    Involvement {
+        room_id: RoomId,
+        user_id: UserId,
+        involvement: Involvement,
+    },
+    /// A user was deactivated.
+    Deactivated { user_id: UserId },
+}
+
+/// Who joined.
+#[derive(Debug)]
+pub(crate) enum Joiners {
+    Users(Vec<UserId>),
+    /// Every active person (a new open room).
+    AllPeople,
+}
+
+/// The live layer's state, shared by the engine handles and the dispatcher thread.
+pub(crate) struct Live {
+    pub hub: Hub,
+    pub presence: Mutex<Presence>,
+    pub typing: Mutex<Typing>,
+    pub clock: Clock,
+}
+
+impl Live {
+    pub(crate) fn new(capacity: usize, presence_ttl_ms: i64, clock: Clock) -> Self {
+        Self {
+            hub: Hub::new(capacity),
+            presence: Mutex::new(Presence::new(presence_ttl_ms)),
+            typing: Mutex::new(Typing::default()),
+            clock,
+        }
+    }
+
+    /// Lapses presence and typing that were not refreshed in time, and sends typing
+    /// changes that were held back by the one-per-second rule.
+    pub(crate) fn sweep(&self) {
+        let now = self.clock.now_ms();
+        let offline = self.presence.lock().sweep(now);
+        for (room_id, user_id) in offline {
+            self.hub.publish(Event::Presence {
+                room_id,
+                user_id,
+                online: false,
+            });
+        }
+        let typing = self.typing.lock().sweep(now);
+        for (room_id, user_id, active) in typing {
+            self.hub.publish(Event::Typing {
+                room_id,
+                user_id,
+                active,
+            });
+        }
+    }
+}

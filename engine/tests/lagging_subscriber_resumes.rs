@@ -1,0 +1,104 @@
+//! A subscriber that stops reading is detached with one final `Lagged` event; posting is
+//! not slowed down, and resubscribing from `resume_from` loses nothing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ember_engine::{Event, RoomKind};
+
+#[test]
+fn a_stalled_subscriber_lags_and_resumes_without_loss() {
+    let db = open_with(|o| o.subscription_capacity = 8);
+    let ann = member(&db, "ann");
+    let room = db
+        .create_room(ann.id, RoomKind::Open, "Lobby", &[])
+        .unwrap();
+    let stalled = db.subscribe(ann.id, room.id, Some(0)).unwrap();
+    let reader = db.subscribe(ann.id, room.id, Some(0)).unwrap();
+    let keeping_up = std::thread::spawn(move || {
+        let got: Vec<u64> = reader
+            .events()
+            .iter()
+            .take(30)
+            .filter_map(|e| e.event().change_seq())
+            .collect();
+        got
+    });
+    let posted: Vec<u64> = (0..30)
+        .map(|i| post(&db, ann.id, room.id, &format!("m{i}")).change_seq)
+        .collect();
+    assert_eq!(
+        keeping_up.join().unwrap(),
+        posted,
+        "a reader that keeps up gets all 30"
+    );
+
+    // The stalled one holds its 8, then Lagged, then the channel closes.
+    let held: Vec<Event> = stalled.events().iter().map(|e| e.event().clone()).collect();
+    assert_eq!(
+        held.len(),
+        9,
+        "capacity events plus the final Lagged: {held:?}"
+    );
+    let Event::Lagged { resume_from } = held[8] else {
+        panic!("last event must be Lagged, got {:?}", held[8]);
+    };
+    assert_eq!(resume_from, 8);
+    assert_eq!(
+        db.subscription_counts().0,
+        0,
+        "the lagging subscription was detached"
+    );
+
+    // Replays are paged at the capacity (8): resubscribe until a page completes.
+    let mut rest = Vec::new();
+    let mut cursor = resume_from;
+    let live = loop {
+        let again = db.subscribe(ann.id, room.id, Some(cursor)).unwrap();
+        let page: Vec<u64> = if again.complete() {
+            again
+                .events()
+                .try_iter()
+                .filter_map(|e| e.event().change_seq())
+                .collect()
+        } else {
+            again
+                .events()
+                .iter()
+                .filter_map(|e| e.event().change_seq())
+                .collect()
+        };
+        cursor = page.last().copied().unwrap_or(cursor);
+        rest.extend(page);
+        if again.complete() {
+            break again;
+        }
+    };
+    assert_eq!(
+        rest,
+        posted[8..].to_vec(),
+        "resubscribing from resume_from yields the rest"
+    );
+    assert!(
+        live.events()
+            .recv_timeout(Duration::from_millis(100))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_dropped_subscription_is_unregistered() {
+    let db = open();
+    let ann = member(&db, "ann");
+    let room = db
+        .create_room(ann.id, RoomKind::Open, "Lobby", &[])
+        .unwrap();
+    let sub = db.subscribe(ann.id, room.id, None).unwrap();
+    let user_sub = db.subscribe_user(ann.id).unwrap();
+    assert_eq!(db.subscription_counts(), (1, 1));
+    drop(sub);
+    drop(user_sub);
+    assert_eq!(db.subscription_counts(), (0, 0));
+}
