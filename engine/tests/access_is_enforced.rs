@@ -333,3 +333,36 @@ fn only_the_author_or_an_admin_changes_a_message() {
     let own = common::post(&db, carol.id, lobby.id, "mine");
     assert!(db.delete_message(carol.id, own.id).unwrap().deleted);
 }
+
+#[test]
+fn bot_webhooks_are_stored_for_bots_only() {
+    let db = common::open();
+    let ann = common::admin(&db, "ann");
+    let bot = db.create_bot("helper", "Helper").unwrap();
+    assert_eq!(db.bot_webhook(bot.user.id).unwrap(), None);
+    db.set_bot_webhook(bot.user.id, Some("https://example.invalid/hook"))
+        .unwrap();
+    assert_eq!(
+        db.bot_webhook(bot.user.id).unwrap().as_deref(),
+        Some("https://example.invalid/hook")
+    );
+    db.set_bot_webhook(bot.user.id, None).unwrap();
+    assert_eq!(db.bot_webhook(bot.user.id).unwrap(), None);
+    for bad in ["ftp://x", "https://a b", "javascript:alert(1)"] {
+        assert!(matches!(
+            db.set_bot_webhook(bot.user.id, Some(bad)),
+            Err(ember_engine::Error::Validation {
+                field: "webhook",
+                ..
+            })
+        ));
+    }
+    assert!(matches!(
+        db.set_bot_webhook(ann.id, Some("https://x")),
+        Err(ember_engine::Error::NotFound(_))
+    ));
+    assert!(matches!(
+        db.bot_webhook(ann.id),
+        Err(ember_engine::Error::NotFound(_))
+    ));
+}

@@ -52,6 +52,33 @@ impl Engine {
         Ok(Bot { user, key })
     }
 
+    /// Sets (or with `None` clears) the URL a bot's webhook is called at: `http://` or
+    /// `https://`, at most 2000 characters. The engine stores it; the host calls it.
+    pub fn set_bot_webhook(&self, bot: UserId, url: Option<&str>) -> Result<()> {
+        if let Some(u) = url {
+            let scheme_ok = u.starts_with("http://") || u.starts_with("https://");
+            if !scheme_ok
+                || u.len() > 2000
+                || u.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(Error::validation(
+                    "webhook",
+                    "must be an http(s) URL of at most 2000 characters",
+                ));
+            }
+        }
+        self.write(Op::SetWebhook {
+            bot,
+            url: url.map(str::to_owned),
+        })
+        .map(|_| ())
+    }
+
+    /// A bot's webhook URL, if set.
+    pub fn bot_webhook(&self, bot: UserId) -> Result<Option<String>> {
+        self.store().read(|c| queries::accounts::webhook(c, bot))
+    }
+
     /// Checks a password and opens a session. At most `login_attempts` tries per login in
     /// `login_window` (counted whether they succeed or not).
     pub fn login(&self, login: &str, password: &str) -> Result<Login> {

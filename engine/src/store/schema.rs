@@ -23,6 +23,7 @@ CREATE TABLE users(
     role INTEGER NOT NULL,
     active INTEGER NOT NULL DEFAULT 1,
     bot_key_hash BLOB UNIQUE,
+    webhook_url TEXT,
     created_at INTEGER NOT NULL
 );
 

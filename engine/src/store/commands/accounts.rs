@@ -131,3 +131,13 @@ pub(super) fn revoke_all_sessions(conn: &Connection, user: UserId) -> Result<Out
         .execute([user])?;
     Ok(Outcome::Count(n as u64))
 }
+
+pub(super) fn set_webhook(conn: &Connection, bot: UserId, url: Option<String>) -> Result<Outcome> {
+    let n = conn
+        .prepare_cached("UPDATE users SET webhook_url = ?2 WHERE id = ?1 AND role = ?3")?
+        .execute(params![bot, url, Role::Bot as i64])?;
+    if n == 0 {
+        return Err(Error::NotFound("bot"));
+    }
+    Ok(Outcome::Done)
+}

@@ -28,6 +28,10 @@ pub(crate) enum Op {
     DeactivateUser {
         user: UserId,
     },
+    SetWebhook {
+        bot: UserId,
+        url: Option<String>,
+    },
     CreateSession {
         token_hash: [u8; 32],
         user: UserId,
@@ -136,6 +140,7 @@ pub(crate) fn apply(conn: &Connection, op: Op, cx: &mut Cx<'_>) -> Result<Outcom
             bot_key_hash,
         } => accounts::create_user(conn, &login, &name, password_hash, role, bot_key_hash, cx),
         Op::DeactivateUser { user } => accounts::deactivate(conn, user, cx),
+        Op::SetWebhook { bot, url } => accounts::set_webhook(conn, bot, url),
         Op::CreateSession {
             token_hash,
             user,

@@ -68,3 +68,14 @@ pub(crate) fn users(conn: &Connection) -> Result<Vec<User>> {
         .collect::<rusqlite::Result<_>>()?;
     Ok(list)
 }
+
+/// A bot's webhook URL.
+pub(crate) fn webhook(conn: &Connection, bot: UserId) -> Result<Option<String>> {
+    conn.prepare_cached("SELECT webhook_url FROM users WHERE id = ?1 AND role = ?2")?
+        .query_row(
+            rusqlite::params![bot, crate::model::Role::Bot as i64],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or(Error::NotFound("bot"))
+}
