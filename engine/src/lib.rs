@@ -58,7 +58,10 @@ pub use engine::{Engine, MAX_CHANGES_PAGE, MAX_PAGE};
 pub use error::{Error, Result};
 pub use events::{Event, Shared, SharedEvent};
 pub use ids::{ClientMessageId, Epoch, MessageId, RoomId, UserId};
-pub use live::{NotificationStream, PresenceHandle, Subscription, UserSubscription};
+pub use live::{
+    Events, NotificationStream, PresenceHandle, RecvError, RecvTimeoutError, Subscription,
+    TryRecvError, UserSubscription,
+};
 pub use model::{
     Bot, Changes, Involvement, Login, Member, Message, NewPost, NewUser, Posted, Role, Room,
     RoomKind, RoomSummary, User,

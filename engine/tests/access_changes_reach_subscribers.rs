@@ -10,7 +10,7 @@ use ember_engine::{
     ClientMessageId, Clock, Error, Event, Involvement, NewPost, RateLimit, RoomKind,
 };
 
-fn next(events: &crossbeam_channel::Receiver<ember_engine::SharedEvent>) -> Event {
+fn next(events: &ember_engine::Events) -> Event {
     events
         .recv_timeout(Duration::from_secs(5))
         .expect("an event")

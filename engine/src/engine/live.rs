@@ -29,7 +29,7 @@ impl Engine {
         let live = &self.inner.live;
         let store = self.store();
         store.read(|c| queries::rooms::room(c, user, room))?;
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crate::live::queue::pair();
         let id = live.hub.add_pending(room, user, tx);
         let replay = match since {
             None => store
@@ -81,7 +81,7 @@ impl Engine {
         if !me.active {
             return Err(Error::Forbidden("user is deactivated"));
         }
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crate::live::queue::pair();
         let rooms = self.rooms_for(user)?;
         let id = live.hub.add_user_sub(user, me.role, &rooms, tx);
         // Changes dispatched between the first read and the registration were missed:
@@ -105,7 +105,7 @@ impl Engine {
     pub fn subscribe_notifications(&self) -> Result<NotificationStream> {
         self.store().read(|_| Ok(()))?;
         let live = &self.inner.live;
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crate::live::queue::pair();
         let id = live.hub.add_notify(tx);
         Ok(NotificationStream {
             events: rx,

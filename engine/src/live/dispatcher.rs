@@ -9,7 +9,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rusqlite::Connection;
 
 use super::{Change, Live};
-use crate::events::Event;
+use crate::events::{Event, Shared};
 use crate::model::Message;
 use crate::plugins::Plugins;
 use crate::store::queries;
@@ -34,13 +34,17 @@ fn run(live: &Live, plugins: &Plugins, rx: &Receiver<Vec<Change>>, reader: &Conn
         match rx.recv_timeout(TICK) {
             Ok(changes) => {
                 for change in changes {
-                    if let Change::Room(event) = &change {
-                        plugins.dispatch(event);
-                        if let Event::MessageCreated(m) = event {
-                            notify(live, reader, m);
-                        }
+                    let Change::Room(event) = change else {
+                        live.hub.apply(change);
+                        continue;
+                    };
+                    // Built once, shared by the subscribers and the plugins.
+                    let shared = Shared::new(event);
+                    live.hub.publish_shared(shared.clone());
+                    plugins.dispatch(&shared);
+                    if let Event::MessageCreated(m) = shared.event() {
+                        notify(live, reader, m);
                     }
-                    live.hub.apply(change);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}

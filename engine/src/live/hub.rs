@@ -1,15 +1,15 @@
 //! The registry of subscriptions and the fan-out into their queues.
 //!
-//! Each subscription owns an unbounded crossbeam list channel, which costs nothing while
+//! Each subscription owns an unbounded queue ([`super::queue`]) that holds no slots while
 //! empty; the hub enforces the bound itself: a subscriber whose queue holds `capacity`
 //! events gets one final [`Event::Lagged`] and is detached.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 
+use super::queue::Sink;
 use super::{Change, Joiners};
 use crate::events::{Event, Shared, SharedEvent};
 use crate::ids::{RoomId, UserId};
@@ -18,7 +18,7 @@ use crate::model::{Involvement, Role, RoomSummary};
 struct RoomSub {
     id: u64,
     user: UserId,
-    tx: Sender<SharedEvent>,
+    tx: Sink,
     /// Live events that arrived while the replay was being read.
     pending: Option<Vec<SharedEvent>>,
     /// Message events up to this change sequence were in the replay: drop them.
@@ -30,7 +30,7 @@ struct RoomSub {
 struct UserSub {
     id: u64,
     role: Role,
-    tx: Sender<SharedEvent>,
+    tx: Sink,
     /// (read position, head seq) per room, to compute unread counts.
     reads: HashMap<RoomId, (u64, u64)>,
 }
@@ -41,7 +41,7 @@ struct Registry {
     users: HashMap<UserId, Vec<UserSub>>,
     /// Rooms → users with a user subscription who are members.
     watching: HashMap<RoomId, HashSet<UserId>>,
-    notify: Vec<(u64, Sender<SharedEvent>)>,
+    notify: Vec<(u64, Sink)>,
 }
 
 pub(crate) struct Hub {
@@ -51,17 +51,12 @@ pub(crate) struct Hub {
 }
 
 /// Queues `event` unless the queue is full; then queues `Lagged` and returns false.
-fn deliver(
-    tx: &Sender<SharedEvent>,
-    event: &SharedEvent,
-    capacity: usize,
-    resume_from: u64,
-) -> bool {
+fn deliver(tx: &Sink, event: &SharedEvent, capacity: usize, resume_from: u64) -> bool {
     if tx.len() >= capacity {
-        let _ = tx.send(Shared::new(Event::Lagged { resume_from }));
+        tx.send(Shared::new(Event::Lagged { resume_from }));
         return false;
     }
-    tx.send(event.clone()).is_ok()
+    tx.send(event.clone())
 }
 
 impl Hub {
@@ -82,7 +77,7 @@ impl Hub {
     }
 
     /// Registers a room subscription that buffers live events until [`Hub::go_live`].
-    pub(crate) fn add_pending(&self, room: RoomId, user: UserId, tx: Sender<SharedEvent>) -> u64 {
+    pub(crate) fn add_pending(&self, room: RoomId, user: UserId, tx: Sink) -> u64 {
         let id = self.id();
         self.reg
             .lock()
@@ -121,7 +116,7 @@ impl Hub {
         };
         let sub = &mut subs[at];
         for e in replay {
-            let _ = sub.tx.send(Shared::new(e));
+            sub.tx.send(Shared::new(e));
         }
         sub.floor = floor;
         sub.last = floor;
@@ -157,7 +152,7 @@ impl Hub {
         user: UserId,
         role: Role,
         rooms: &[RoomSummary],
-        tx: Sender<SharedEvent>,
+        tx: Sink,
     ) -> u64 {
         let id = self.id();
         let mut reg = self.reg.lock();
@@ -217,7 +212,7 @@ impl Hub {
             events.push(Event::RoomLeft { room_id: *room_id });
         }
         for e in events {
-            let _ = sub.tx.send(Shared::new(e));
+            sub.tx.send(Shared::new(e));
         }
     }
 
@@ -241,7 +236,7 @@ impl Hub {
         }
     }
 
-    pub(crate) fn add_notify(&self, tx: Sender<SharedEvent>) -> u64 {
+    pub(crate) fn add_notify(&self, tx: Sink) -> u64 {
         let id = self.id();
         self.reg.lock().notify.push((id, tx));
         id
@@ -266,8 +261,12 @@ impl Hub {
 
     /// Fans a room-level event out to the room's subscribers.
     pub(crate) fn publish(&self, event: Event) {
-        let room = event.room_id();
-        let shared = Shared::new(event);
+        self.publish_shared(Shared::new(event));
+    }
+
+    /// Fans an already shared room-level event out to the room's subscribers.
+    pub(crate) fn publish_shared(&self, shared: SharedEvent) {
+        let room = shared.event().room_id();
         let mut reg = self.reg.lock();
         if let Some(room) = room {
             self.fan_out_room(&mut reg, room, &shared);
@@ -427,7 +426,7 @@ impl Hub {
                 }
                 if let Some(subs) = reg.users.remove(&user_id) {
                     for sub in subs {
-                        let _ = sub.tx.send(Shared::new(Event::Revoked { room_id: None }));
+                        sub.tx.send(Shared::new(Event::Revoked { room_id: None }));
                         for room in sub.reads.keys() {
                             unwatch(&mut reg.watching, *room, user_id);
                         }
@@ -443,7 +442,7 @@ impl Hub {
         };
         subs.retain(|s| {
             if s.user == user {
-                let _ = s.tx.send(Shared::new(Event::Revoked {
+                s.tx.send(Shared::new(Event::Revoked {
                     room_id: Some(room),
                 }));
                 false

@@ -4,11 +4,13 @@
 mod dispatcher;
 mod hub;
 mod presence;
+pub(crate) mod queue;
 mod subscription;
 mod typing;
 
 pub(crate) use dispatcher::spawn as spawn_dispatcher;
 pub use presence::PresenceHandle;
+pub use queue::{Events, RecvError, RecvTimeoutError, TryRecvError};
 pub use subscription::{NotificationStream, Subscription, UserSubscription};
 
 use parking_lot::Mutex;

@@ -2,10 +2,8 @@
 
 use std::sync::Weak;
 
-use crossbeam_channel::Receiver;
-
 use super::Live;
-use crate::events::SharedEvent;
+use super::queue::Events;
 use crate::ids::{Epoch, RoomId, UserId};
 
 /// A room subscription: first the replay of every change after the cursor, then live
@@ -19,7 +17,7 @@ pub struct Subscription {
     pub(crate) head_change_seq: u64,
     pub(crate) complete: bool,
     pub(crate) epoch: Epoch,
-    pub(crate) events: Receiver<SharedEvent>,
+    pub(crate) events: Events,
     pub(crate) id: u64,
     pub(crate) live: Weak<Live>,
 }
@@ -48,7 +46,7 @@ impl Subscription {
     }
 
     /// The events, in order.
-    pub fn events(&self) -> &Receiver<SharedEvent> {
+    pub fn events(&self) -> &Events {
         &self.events
     }
 }
@@ -65,14 +63,14 @@ impl Drop for Subscription {
 /// included), unread counts, involvement changes. Dropping it unsubscribes.
 pub struct UserSubscription {
     pub(crate) user: UserId,
-    pub(crate) events: Receiver<SharedEvent>,
+    pub(crate) events: Events,
     pub(crate) id: u64,
     pub(crate) live: Weak<Live>,
 }
 
 impl UserSubscription {
     /// The events, in order.
-    pub fn events(&self) -> &Receiver<SharedEvent> {
+    pub fn events(&self) -> &Events {
         &self.events
     }
 }
@@ -88,14 +86,14 @@ impl Drop for UserSubscription {
 /// The stream of [`crate::Event::Notify`]: who to notify of each new message, for a host
 /// that sends push notifications. Dropping it unsubscribes.
 pub struct NotificationStream {
-    pub(crate) events: Receiver<SharedEvent>,
+    pub(crate) events: Events,
     pub(crate) id: u64,
     pub(crate) live: Weak<Live>,
 }
 
 impl NotificationStream {
     /// The events, in order.
-    pub fn events(&self) -> &Receiver<SharedEvent> {
+    pub fn events(&self) -> &Events {
         &self.events
     }
 }

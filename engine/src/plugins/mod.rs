@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 pub use sounds::{SOUNDS, Sounds};
 
 use crate::error::{Error, Result};
-use crate::events::Event;
+use crate::events::{Event, SharedEvent};
 use crate::ids::{ClientMessageId, RoomId, UserId};
 
 /// Who is posting where, as a plugin sees it.
@@ -131,7 +131,7 @@ pub(crate) struct Plugins {
 }
 
 /// The plugin thread and its inbox.
-type EventThread = (Sender<Arc<Event>>, JoinHandle<()>);
+type EventThread = (Sender<SharedEvent>, JoinHandle<()>);
 
 impl Plugins {
     pub(crate) fn new(budget: Duration) -> Self {
@@ -177,7 +177,7 @@ impl Plugins {
         if events.is_some() {
             return;
         }
-        let (tx, rx) = crossbeam_channel::unbounded::<Arc<Event>>();
+        let (tx, rx) = crossbeam_channel::unbounded::<SharedEvent>();
         let host = Arc::downgrade(self);
         let thread = std::thread::Builder::new()
             .name("ember-plugins".into())
@@ -186,7 +186,9 @@ impl Plugins {
                     let Some(host) = host.upgrade() else { return };
                     let entries = host.entries.read().clone();
                     for entry in entries {
-                        guard(&entry, host.budget, "on_event", |p| p.on_event(&event));
+                        guard(&entry, host.budget, "on_event", |p| {
+                            p.on_event(event.event())
+                        });
                     }
                 }
             });
@@ -237,9 +239,9 @@ impl Plugins {
     }
 
     /// Hands a committed event to the plugin thread.
-    pub(crate) fn dispatch(&self, event: &Event) {
+    pub(crate) fn dispatch(&self, event: &SharedEvent) {
         if let Some((tx, _)) = &*self.events.lock() {
-            let _ = tx.send(Arc::new(event.clone()));
+            let _ = tx.send(event.clone());
         }
     }
 
