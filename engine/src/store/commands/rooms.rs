@@ -166,6 +166,14 @@ fn may_manage(actor: &Actor, room: &RoomRef) -> bool {
     actor.role == Role::Admin || actor.key == room.creator_key
 }
 
+fn not_manager() -> Error {
+    Error::Forbidden("only an admin or the room's creator manages members")
+}
+
+fn direct_is_fixed() -> Error {
+    Error::validation("room", "a direct room's members are fixed")
+}
+
 pub(super) fn add_member(
     conn: &Connection,
     actor: UserId,
@@ -176,15 +184,10 @@ pub(super) fn add_member(
     let actor = access::active_user(conn, actor)?;
     let room = access::room(conn, room)?;
     if !may_manage(&actor, &room) {
-        return Err(Error::Forbidden(
-            "only an admin or the room's creator manages members",
-        ));
+        return Err(not_manager());
     }
     if room.kind == RoomKind::Direct {
-        return Err(Error::validation(
-            "room",
-            "a direct room's members are fixed",
-        ));
+        return Err(direct_is_fixed());
     }
     let target = access::active_user(conn, user)?;
     if join(conn, &room, target.key, Involvement::Mentions)? {
@@ -220,17 +223,10 @@ pub(super) fn remove_member(
         other => Err(other),
     })?;
     if target.key != actor.key && !may_manage(&actor, &room) {
-        return Err(Error::Forbidden(
-            "only an admin or the room's creator manages members",
-        ));
+        return Err(not_manager());
     }
     match room.kind {
-        RoomKind::Direct => {
-            return Err(Error::validation(
-                "room",
-                "a direct room's members are fixed",
-            ));
-        }
+        RoomKind::Direct => return Err(direct_is_fixed()),
         RoomKind::Open if target.role != Role::Bot => {
             return Err(Error::validation(
                 "room",
