@@ -1,5 +1,46 @@
-//! The C ABI over the Ember engine (`libember`). Not built yet: the C ABI issue adds the
-//! functions, the cbindgen header and the C, C++ and Python hosts. This crate exists so that
-//! the workspace layout is in place; it exports nothing.
+//! `libember`: the C ABI over the Ember chat engine.
+//!
+//! The header `include/ember.h` is generated from this crate by cbindgen. Conventions (those
+//! of rustls-ffi and SQLite):
+//!
+//! - Objects are opaque handles (`ember_engine`, `ember_subscription`, `ember_draft`) or
+//!   plain structs; everything libember hands out has a free function, named in the docs of
+//!   the function that hands it out.
+//! - Every fallible function returns an [`ember_status`] with a fixed number. After a
+//!   failure, `ember_last_error()` gives a message for this thread. Output parameters are
+//!   written only on success.
+//! - Strings are NUL-terminated UTF-8; invalid UTF-8 is `EMBER_ERR_INVALID_ARGUMENT`. A NULL
+//!   pointer where one is required is `EMBER_ERR_NULL`.
+//! - No panic crosses the boundary: each body runs under one `catch_unwind` guard and a
+//!   panic is `EMBER_ERR_PANIC`.
+//!
+//! # Safety
+//!
+//! Every exported function is `unsafe`: each pointer argument must be NULL or valid for the
+//! access its documentation describes (a string NUL-terminated, an array of the stated
+//! length, a handle made by libember and not yet freed, an output parameter writable).
+//! Handles must be used as their thread-safety notes say.
 
 #![warn(missing_docs)]
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+mod accounts;
+mod boundary;
+mod engine;
+mod events;
+mod ids;
+mod live;
+mod messages;
+mod plugins;
+mod rooms;
+mod status;
+
+pub use accounts::*;
+pub use engine::*;
+pub use events::*;
+pub use ids::*;
+pub use live::*;
+pub use messages::*;
+pub use plugins::*;
+pub use rooms::*;
+pub use status::*;

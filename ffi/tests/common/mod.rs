@@ -1,0 +1,116 @@
+//! Shared by the bad-input tests: an engine with a user and a room, and assertions.
+#![allow(dead_code)]
+
+use std::ffi::{CStr, c_char, c_void};
+use std::ptr::{null, null_mut};
+
+use ember::*;
+use ember_status::*;
+
+pub const BAD_UTF8: *const c_char = c"\xff\xfe bad".as_ptr();
+
+/// Asserts the status and that this thread's message is set.
+#[track_caller]
+pub fn refused(got: ember_status, want: ember_status) {
+    assert_eq!(got, want);
+    let message = unsafe { CStr::from_ptr(ember_last_error()) }.to_string_lossy();
+    assert!(!message.is_empty(), "{want:?} without a message");
+    assert_eq!(ember_last_status(), want);
+}
+
+pub struct Fixture {
+    _dir: tempfile::TempDir,
+    pub engine: *mut ember_engine,
+    pub admin: ember_uuid,
+    pub room: ember_uuid,
+}
+
+pub fn options() -> ember_options {
+    let mut o = std::mem::MaybeUninit::<ember_options>::uninit();
+    assert_eq!(unsafe { ember_options_init(o.as_mut_ptr()) }, EMBER_OK);
+    let mut o = unsafe { o.assume_init() };
+    o.password_memory_kib = 8;
+    o.password_iterations = 1;
+    o
+}
+
+pub fn open() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::ffi::CString::new(dir.path().join("t.db").to_str().unwrap()).unwrap();
+    let mut engine = null_mut();
+    let mut user = null_mut();
+    let mut room = null_mut();
+    unsafe {
+        assert_eq!(
+            ember_engine_open(path.as_ptr(), &options(), &mut engine),
+            EMBER_OK
+        );
+        assert_eq!(
+            ember_create_user(
+                engine,
+                c"ann".as_ptr(),
+                c"Ann".as_ptr(),
+                c"password1".as_ptr(),
+                0,
+                &mut user
+            ),
+            EMBER_OK
+        );
+        assert_eq!(
+            ember_create_room(
+                engine,
+                (*user).id,
+                0,
+                c"Lobby".as_ptr(),
+                null(),
+                0,
+                &mut room
+            ),
+            EMBER_OK
+        );
+    }
+    let f = Fixture {
+        _dir: dir,
+        engine,
+        admin: unsafe { (*user).id },
+        room: unsafe { (*room).id },
+    };
+    unsafe {
+        ember_user_free(user);
+        ember_room_free(room);
+    }
+    f
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if !self.engine.is_null() {
+            unsafe { ember_engine_close(self.engine) };
+        }
+    }
+}
+
+pub fn random_id() -> ember_uuid {
+    let mut id = ember_uuid::default();
+    assert_eq!(unsafe { ember_uuid_new(&mut id) }, EMBER_OK);
+    id
+}
+
+pub unsafe extern "C" fn count(user_data: *mut c_void, _event: *const ember_event) {
+    let n = unsafe { &*(user_data as *const std::sync::atomic::AtomicUsize) };
+    n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn plugin() -> ember_plugin {
+    ember_plugin {
+        abi_version: EMBER_PLUGIN_ABI_VERSION,
+        struct_size: size_of::<ember_plugin>() as u32,
+        name: c"probe".as_ptr(),
+        user_data: null_mut(),
+        destroy: None,
+        on_post: None,
+        on_event: None,
+        commands: null(),
+        commands_len: 0,
+    }
+}
