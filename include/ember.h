@@ -13,8 +13,8 @@
  * - A required pointer that is NULL is EMBER_ERR_NULL; invalid UTF-8 is
  *   EMBER_ERR_INVALID_ARGUMENT. No call aborts the process; an internal bug is
  *   EMBER_ERR_PANIC.
- * - An ember_engine may be used from many threads at once. An ember_subscription must be
- *   used from one thread at a time.
+ * - An ember_engine may be used from many threads at once. An ember_subscription or an
+ *   ember_pipeline must be used from one thread at a time.
  * - Free functions may be called from any thread, once per object, after its last use;
  *   they accept NULL.
  */
@@ -94,7 +94,8 @@ typedef enum ember_status {
    */
   EMBER_ERR_ABI_MISMATCH = 4,
   /**
-   * `ember_subscription_next`: no event arrived within the timeout (not a failure).
+   * `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout
+   * (not a failure).
    */
   EMBER_TIMEOUT = 5,
   /**
@@ -123,7 +124,8 @@ typedef enum ember_status {
    */
   EMBER_ERR_RATE_LIMITED = 14,
   /**
-   * The writer's queue stayed full; try again later.
+   * The writer's queue stayed full (pipelined submissions: is full; they never wait);
+   * try again later.
    */
   EMBER_ERR_OVERLOADED = 15,
   /**
@@ -283,6 +285,28 @@ typedef enum ember_involvement {
 } ember_involvement;
 
 /**
+ * What a pipelined request was.
+ */
+typedef enum ember_request_kind {
+  /**
+   * `ember_pipeline_post`.
+   */
+  EMBER_REQUEST_POST = 0,
+  /**
+   * `ember_pipeline_edit`.
+   */
+  EMBER_REQUEST_EDIT = 1,
+  /**
+   * `ember_pipeline_delete`.
+   */
+  EMBER_REQUEST_DELETE = 2,
+  /**
+   * `ember_pipeline_mark_read`.
+   */
+  EMBER_REQUEST_MARK_READ = 3,
+} ember_request_kind;
+
+/**
  * The post about to be written, as a plugin sees it. Opaque; valid only during the hook
  * call it is passed to. Read and change it with the `ember_draft_*` functions.
  */
@@ -298,7 +322,18 @@ typedef struct ember_draft ember_draft;
 typedef struct ember_engine ember_engine;
 
 /**
- * A live subscription to a room or to a user's room list. Opaque. Free with
+ * A submission queue of its own with its own completions, for an event loop that must
+ * never wait on a commit. Opaque. Made by `ember_pipeline_new`, freed by
+ * `ember_pipeline_free`, also after its engine closed.
+ *
+ * Thread safety: use a pipeline from one thread at a time (different pipelines may be
+ * used from different threads at once, alongside every other call on the engine).
+ */
+typedef struct ember_pipeline ember_pipeline;
+
+/**
+ * A live subscription to a room, to a user's room list or to the notification stream.
+ * Opaque. Free with
  * `ember_subscription_free`, also after its engine closed.
  *
  * Thread safety: use a subscription from one thread at a time (different subscriptions
@@ -345,6 +380,20 @@ typedef struct ember_user {
    */
   int64_t created_at;
 } ember_user;
+
+/**
+ * A list of users. Free with `ember_user_list_free`.
+ */
+typedef struct ember_user_list {
+  /**
+   * `len` users (NULL when `len` is 0).
+   */
+  struct ember_user *items;
+  /**
+   * How many.
+   */
+  size_t len;
+} ember_user_list;
 
 /**
  * How `ember_engine_open` sets the engine up. Fill it with `ember_options_init`, then
@@ -727,6 +776,89 @@ typedef struct ember_message_list {
 } ember_message_list;
 
 /**
+ * Called after each completion is queued.
+ */
+typedef void (*ember_notify_fn)(void *user_data);
+
+/**
+ * The committed result of one pipelined request. Owned by the caller: free with
+ * `ember_completion_free`. Fields a request kind does not use are zero / NULL.
+ */
+typedef struct ember_completion {
+  /**
+   * The ticket its submit function returned.
+   */
+  uint64_t ticket;
+  /**
+   * What was submitted.
+   */
+  enum ember_request_kind kind;
+  /**
+   * `EMBER_OK`, or why the write failed (the statuses of the matching blocking call,
+   * e.g. `EMBER_ERR_FORBIDDEN`, `EMBER_ERR_NOT_FOUND`, `EMBER_ERR_CLOSED`).
+   */
+  enum ember_status status;
+  /**
+   * When `status` is not `EMBER_OK`: a message (UTF-8); otherwise NULL. Belongs to the
+   * completion.
+   */
+  char *error;
+  /**
+   * After `EMBER_ERR_RATE_LIMITED`: milliseconds to wait; otherwise 0.
+   */
+  uint64_t retry_after_ms;
+  /**
+   * On success, for `POST`, `EDIT` and `DELETE`: the message as committed (the
+   * original for a duplicate post, the tombstone for a delete). Belongs to the
+   * completion.
+   */
+  struct ember_message *message;
+  /**
+   * `POST`: true when `(room, client_message_id)` had been posted before and nothing
+   * was written.
+   */
+  bool duplicate;
+  /**
+   * `MARK_READ`: the room's unread count for the user afterwards.
+   */
+  uint64_t unread;
+} ember_completion;
+
+/**
+ * A registered plugin and whether it still runs. Belongs to its list.
+ */
+typedef struct ember_plugin_status {
+  /**
+   * The plugin's name (UTF-8, never NULL).
+   */
+  char *name;
+  /**
+   * False once the plugin was disabled because one of its hooks panicked inside libember;
+   * a disabled plugin is skipped.
+   */
+  bool enabled;
+  /**
+   * What the panic said (UTF-8), or NULL while the plugin is enabled.
+   */
+  char *fault;
+} ember_plugin_status;
+
+/**
+ * The registered plugins, in registration order. Free with
+ * `ember_plugin_status_list_free`.
+ */
+typedef struct ember_plugin_status_list {
+  /**
+   * `len` statuses (NULL when `len` is 0).
+   */
+  struct ember_plugin_status *items;
+  /**
+   * How many.
+   */
+  size_t len;
+} ember_plugin_status_list;
+
+/**
  * Who is posting where, as a plugin sees it.
  */
 typedef struct ember_post_context {
@@ -845,6 +977,48 @@ typedef struct ember_room_list {
    */
   size_t len;
 } ember_room_list;
+
+/**
+ * A list of rooms (without a user's unread counts). Free with `ember_room_array_free`.
+ */
+typedef struct ember_room_array {
+  /**
+   * `len` rooms (NULL when `len` is 0).
+   */
+  struct ember_room *items;
+  /**
+   * How many.
+   */
+  size_t len;
+} ember_room_array;
+
+/**
+ * A member of a room.
+ */
+typedef struct ember_member {
+  /**
+   * The user (its strings belong to the member).
+   */
+  struct ember_user user;
+  /**
+   * Their involvement in the room.
+   */
+  enum ember_involvement involvement;
+} ember_member;
+
+/**
+ * The members of a room. Free with `ember_member_list_free`.
+ */
+typedef struct ember_member_list {
+  /**
+   * `len` members (NULL when `len` is 0).
+   */
+  struct ember_member *items;
+  /**
+   * How many.
+   */
+  size_t len;
+} ember_member_list;
 
 #ifdef __cplusplus
 extern "C" {
@@ -977,9 +1151,47 @@ enum ember_status ember_user_by_login(const struct ember_engine *engine,
                                       struct ember_user **out);
 
 /**
+ * Every user (people and bots, deactivated ones included), oldest first. Host-level: no
+ * access check. On success `*out` is owned by the caller (`ember_user_list_free`).
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_users(const struct ember_engine *engine,
+                              struct ember_user_list **out);
+
+/**
+ * Sets the URL a bot's webhook is called at (`http://` or `https://`, at most 2000
+ * characters; copied), or with `url` NULL clears it. libember only stores it: calling it
+ * is the host's job.
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL` (`engine`); `EMBER_ERR_INVALID_ARGUMENT` (not
+ * UTF-8); `EMBER_ERR_VALIDATION` (not an http(s) URL, too long); `EMBER_ERR_NOT_FOUND`
+ * (no such bot); `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_set_bot_webhook(const struct ember_engine *engine,
+                                        struct ember_uuid bot,
+                                        const char *url);
+
+/**
+ * A bot's webhook URL. On `EMBER_OK`, `*out` is the URL, owned by the caller
+ * (`ember_string_free`), or NULL when none is set.
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
+ * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_bot_webhook(const struct ember_engine *engine,
+                                    struct ember_uuid bot,
+                                    char **out);
+
+/**
  * Frees a user handed out by libember, with its strings. NULL is ignored.
  */
 void ember_user_free(struct ember_user *user);
+
+/**
+ * Frees a user list and every user in it. NULL is ignored.
+ */
+void ember_user_list_free(struct ember_user_list *list);
 
 /**
  * Fills `*out` with the default options and sets `struct_size`.
@@ -1138,8 +1350,22 @@ enum ember_status ember_subscribe_user(const struct ember_engine *engine,
                                        struct ember_subscription **out);
 
 /**
- * The room's newest `change_seq` when the subscription started (0 for user
- * subscriptions): with no cursor, the cursor to keep; with one, the end of the replay.
+ * Subscribes to the notification stream: for each new message with someone to notify, one
+ * `EMBER_EVENT_NOTIFY` event with the message and the `users` to notify (involvement
+ * everything, or mentions and mentioned; never the author; not those present in the
+ * room), for a host that sends push notifications. The stream is an `ember_subscription`:
+ * read it with `ember_subscription_next` or `ember_subscription_set_callback`, end it with
+ * `ember_subscription_free`. On success `*out` is owned by the caller.
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`.
+ */
+enum ember_status ember_subscribe_notifications(const struct ember_engine *engine,
+                                                struct ember_subscription **out);
+
+/**
+ * The room's newest `change_seq` when the subscription started (0 for user subscriptions
+ * and the notification stream): with no cursor, the cursor to keep; with one, the end of
+ * the replay.
  *
  * Use a subscription from one thread at a time. Errors: `EMBER_ERR_NULL`.
  */
@@ -1317,6 +1543,20 @@ enum ember_status ember_messages_before(const struct ember_engine *engine,
                                         struct ember_message_list **out);
 
 /**
+ * The message `message` with up to `n` (0 to 100) messages on each side, oldest first,
+ * tombstones included: e.g. to open the history at a search hit or a notification. On
+ * success `*out` is owned by the caller (`ember_message_list_free`).
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_VALIDATION` (`n` over 100);
+ * `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_messages_around(const struct ember_engine *engine,
+                                        struct ember_uuid user,
+                                        struct ember_uuid message,
+                                        size_t n,
+                                        struct ember_message_list **out);
+
+/**
  * The changes feed: the current state of every message created, edited or deleted after
  * change sequence `since`, in change order, at most `limit` (1 to 1000). `*out_more` true
  * means more remain: ask again from the last message's `change_seq`. `*out_head` is the
@@ -1370,6 +1610,132 @@ void ember_message_free(struct ember_message *message);
  * Frees a message list and every message in it. NULL is ignored.
  */
 void ember_message_list_free(struct ember_message_list *list);
+
+/**
+ * Makes a pipeline on `engine`. On success `*out` is owned by the caller
+ * (`ember_pipeline_free`).
+ *
+ * `notify` (may be NULL) is called with `user_data` on the engine's writer thread after
+ * each completion is queued: keep it short (e.g. write to an eventfd or a pipe to wake a
+ * poller) and call no libember function from it. `destroy` (may be NULL) is called once
+ * with `user_data` when libember no longer needs it: after `ember_pipeline_free` and the
+ * completion of every submission still in flight, on the thread that saw the last of
+ * them. Without `notify`, `user_data` and `destroy` are ignored. On failure nothing is
+ * called and `user_data` stays the caller's.
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`.
+ */
+enum ember_status ember_pipeline_new(const struct ember_engine *engine,
+                                     ember_notify_fn notify,
+                                     void *user_data,
+                                     ember_destroy_fn destroy,
+                                     struct ember_pipeline **out);
+
+/**
+ * Submits a post (as `ember_post`: exactly once per `(room, client_message_id)`) without
+ * waiting: plugins and validation run now, on this thread; the write is queued and
+ * `*out_ticket` identifies its completion (`ember_pipeline_next`). Never blocks.
+ *
+ * Use a pipeline from one thread at a time. Errors (nothing was queued):
+ * `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (not UTF-8); `EMBER_ERR_VALIDATION`;
+ * `EMBER_ERR_REJECTED` (a plugin); `EMBER_ERR_OVERLOADED` (the writer's queue is full:
+ * collect completions, then try again); `EMBER_ERR_CLOSED`. Rate limits, membership and
+ * ids are checked by the writer: those failures (`EMBER_ERR_RATE_LIMITED` with
+ * `retry_after_ms`, `EMBER_ERR_FORBIDDEN`, `EMBER_ERR_NOT_FOUND`) arrive as completions.
+ */
+enum ember_status ember_pipeline_post(struct ember_pipeline *pipeline,
+                                      struct ember_uuid user,
+                                      struct ember_uuid room,
+                                      struct ember_uuid client_message_id,
+                                      const char *content,
+                                      uint64_t *out_ticket);
+
+/**
+ * Submits an edit (as `ember_edit_message`) without waiting; `*out_ticket` identifies its
+ * completion. Never blocks.
+ *
+ * Use a pipeline from one thread at a time. Errors: as `ember_pipeline_post`, without
+ * `EMBER_ERR_REJECTED`.
+ */
+enum ember_status ember_pipeline_edit(struct ember_pipeline *pipeline,
+                                      struct ember_uuid user,
+                                      struct ember_uuid message,
+                                      const char *content,
+                                      uint64_t *out_ticket);
+
+/**
+ * Submits a delete (as `ember_delete_message`) without waiting; `*out_ticket` identifies
+ * its completion. Never blocks.
+ *
+ * Use a pipeline from one thread at a time. Errors: `EMBER_ERR_NULL`;
+ * `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`.
+ */
+enum ember_status ember_pipeline_delete(struct ember_pipeline *pipeline,
+                                        struct ember_uuid user,
+                                        struct ember_uuid message,
+                                        uint64_t *out_ticket);
+
+/**
+ * Submits a read-position move (as `ember_mark_read`) without waiting; `*out_ticket`
+ * identifies its completion, which carries the unread count. Never blocks.
+ *
+ * Use a pipeline from one thread at a time. Errors: as `ember_pipeline_delete`.
+ */
+enum ember_status ember_pipeline_mark_read(struct ember_pipeline *pipeline,
+                                           struct ember_uuid user,
+                                           struct ember_uuid room,
+                                           uint64_t seq,
+                                           uint64_t *out_ticket);
+
+/**
+ * How many submissions have not been collected by `ember_pipeline_next` yet.
+ *
+ * Use a pipeline from one thread at a time. Errors: `EMBER_ERR_NULL`.
+ */
+enum ember_status ember_pipeline_pending(const struct ember_pipeline *pipeline,
+                                         size_t *out);
+
+/**
+ * Waits for the next completion, in commit order: `timeout_ms` < 0 waits until one comes,
+ * 0 only polls, > 0 waits at most that long. On `EMBER_OK`, `*out` is the completion,
+ * owned by the caller (`ember_completion_free`); a failed write is still `EMBER_OK` here,
+ * with the failure in the completion's `status`. Every accepted submission completes
+ * exactly once, also when the engine closes (closing commits what was queued).
+ *
+ * Statuses: `EMBER_TIMEOUT` when nothing came in time, and at once when no submission is
+ * pending (`*out` untouched); `EMBER_ERR_CLOSED` when nothing is pending and the engine
+ * closed. Errors: `EMBER_ERR_NULL`.
+ *
+ * Use a pipeline from one thread at a time.
+ */
+enum ember_status ember_pipeline_next(struct ember_pipeline *pipeline,
+                                      int32_t timeout_ms,
+                                      struct ember_completion **out);
+
+/**
+ * Frees a completion with its message and error text. NULL is ignored.
+ */
+void ember_completion_free(struct ember_completion *completion);
+
+/**
+ * Frees a pipeline. Submissions still in flight are committed all the same; their
+ * completions are dropped. Safe after the engine closed. NULL is ignored.
+ */
+void ember_pipeline_free(struct ember_pipeline *pipeline);
+
+/**
+ * Every registered plugin (the built-in sounds plugin included when enabled) with whether
+ * it still runs. On success `*out` is owned by the caller (`ember_plugin_status_list_free`).
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`.
+ */
+enum ember_status ember_engine_plugins(const struct ember_engine *engine,
+                                       struct ember_plugin_status_list **out);
+
+/**
+ * Frees a plugin status list with its strings. NULL is ignored.
+ */
+void ember_plugin_status_list_free(struct ember_plugin_status_list *list);
 
 /**
  * Registers a plugin described by `*plugin`: its commands and hooks apply to every later
@@ -1525,6 +1891,27 @@ enum ember_status ember_mark_read(const struct ember_engine *engine,
                                   uint64_t *out_unread);
 
 /**
+ * Every room, for administration (host-level: no access check, direct rooms included).
+ * On success `*out` is owned by the caller (`ember_room_array_free`).
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_all_rooms(const struct ember_engine *engine,
+                                  struct ember_room_array **out);
+
+/**
+ * The members of a room `user` belongs to, each with their involvement. On success `*out`
+ * is owned by the caller (`ember_member_list_free`).
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`
+ * (not a member); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_members(const struct ember_engine *engine,
+                                struct ember_uuid user,
+                                struct ember_uuid room,
+                                struct ember_member_list **out);
+
+/**
  * Frees a room handed out by libember, with its name. NULL is ignored.
  */
 void ember_room_free(struct ember_room *room);
@@ -1533,6 +1920,16 @@ void ember_room_free(struct ember_room *room);
  * Frees a room list and every summary in it. NULL is ignored.
  */
 void ember_room_list_free(struct ember_room_list *list);
+
+/**
+ * Frees a room array and every room in it. NULL is ignored.
+ */
+void ember_room_array_free(struct ember_room_array *list);
+
+/**
+ * Frees a member list and every member in it. NULL is ignored.
+ */
+void ember_member_list_free(struct ember_member_list *list);
 
 /**
  * The message of the last failed call on this thread, or "" when the last call succeeded.

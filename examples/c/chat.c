@@ -4,7 +4,7 @@
  * Opens an engine, creates two users and a room, posts (and retries a post with the same
  * client_message_id, which returns the original), follows the room live, disconnects,
  * misses some messages, reconnects with `since` and receives exactly the missed ones.
- * Also follows a user's room list through the callback API.
+ * Also follows a user's room list through the callback API and pipelines two writes.
  *
  * Build: cc -I include examples/c/chat.c -L target/debug -lember -o chat
  * Run:   LD_LIBRARY_PATH=target/debug ./chat /tmp/chat.db
@@ -193,6 +193,26 @@ int main(int argc, char **argv) {
     printf("room list callback: %d unread updates\n", atomic_load(&watch.unread_events));
     ember_subscription_free(room_list);
     EXPECT(atomic_load(&watch.destroyed) == 1);
+
+    /* Pipelined writes: submit without waiting, then collect the completions. */
+    ember_pipeline *pipeline;
+    CHECK(ember_pipeline_new(engine, NULL, NULL, NULL, &pipeline));
+    uint64_t tickets[2];
+    ember_uuid pipelined_cid;
+    CHECK(ember_uuid_new(&pipelined_cid));
+    CHECK(ember_pipeline_post(pipeline, ann->id, room->id, pipelined_cid, "pipelined",
+                              &tickets[0]));
+    CHECK(ember_pipeline_mark_read(pipeline, ann->id, room->id, 1, &tickets[1]));
+    for (int i = 0; i < 2; i++) {
+        ember_completion *done;
+        CHECK(ember_pipeline_next(pipeline, 5000, &done));
+        EXPECT(done->status == EMBER_OK && done->ticket == tickets[i]);
+        if (done->kind == EMBER_REQUEST_POST)
+            printf("pipelined: %s (seq %llu)\n", done->message->content,
+                   (unsigned long long)done->message->seq);
+        ember_completion_free(done);
+    }
+    ember_pipeline_free(pipeline);
 
     struct ember_stats stats = {.struct_size = sizeof stats};
     CHECK(ember_engine_stats(engine, &stats));

@@ -1,4 +1,5 @@
-// demo.cpp: uses the RAII wrapper: open, post, retry, subscribe, reconnect with `since`.
+// demo.cpp: uses the RAII wrapper: open, post, retry, subscribe, reconnect with `since`,
+// pipelined writes and the notification stream.
 //
 // Build: c++ -std=c++17 -I include -I examples/cpp examples/cpp/demo.cpp -L target/debug -lember
 #include <cstdio>
@@ -61,9 +62,26 @@ int main(int argc, char **argv) try {
     }
     EXPECT(engine.history(bob.id, room, 10).size() == 2);
 
+    // Pipelined writes, and the notification stream naming Ann for Bob's message.
+    {
+        auto notifications = engine.subscribe_notifications();
+        engine.set_involvement(ann.id, room, EMBER_INVOLVEMENT_EVERYTHING);
+        auto pipeline = engine.pipeline();
+        uint64_t ticket = pipeline.post(bob.id, room, ember::new_uuid(), "pipelined");
+        auto done = pipeline.next(5000);
+        EXPECT(done && done->ticket == ticket && done->status == EMBER_OK);
+        EXPECT(done->message && done->message->content == "pipelined");
+        std::optional<ember::Event> note;
+        while ((note = notifications.next(5000)) && note->kind != EMBER_EVENT_NOTIFY) {
+        }
+        EXPECT(note && note->users.size() == 1 && note->users[0] == ann.id);
+        std::cout << "pipelined: " << done->message->content << ", notified 1\n";
+    }
+
     engine.close();
     try {
-        sub.next(1000);
+        while (sub.next(1000)) {  // what was queued before the close, then the end
+        }
         EXPECT(false);
     } catch (const ember::Error &e) {
         EXPECT(e.status() == EMBER_ERR_CLOSED);

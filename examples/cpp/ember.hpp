@@ -1,7 +1,7 @@
 // ember.hpp: a small RAII C++ wrapper over libember's C ABI (header only, C++17).
 //
-// ember::Engine and ember::Subscription own their handles and free them in their
-// destructors; failures throw ember::Error carrying the status and libember's message.
+// ember::Engine, ember::Subscription and ember::Pipeline own their handles and free them
+// in their destructors; failures throw ember::Error carrying the status and libember's message.
 // Strings and messages are copied into C++ values, so nothing needs freeing by hand.
 #pragma once
 
@@ -69,16 +69,36 @@ struct Message {
           content(m.content), edited(m.edited), deleted(m.deleted) {}
 };
 
-/// An event, copied out of libember; `message` is set for message events.
+/// An event, copied out of libember; `message` is set for message events and `users`
+/// (whom to notify) for EMBER_EVENT_NOTIFY.
 struct Event {
     ember_event_kind kind;
     Uuid room_id, user_id;
     bool flag;
     std::optional<Message> message;
+    std::vector<Uuid> users;
 
     explicit Event(const ember_event &e)
         : kind(e.kind), room_id(e.room_id), user_id(e.user_id), flag(e.flag) {
         if (e.message != nullptr) message.emplace(*e.message);
+        if (e.users != nullptr) users.assign(e.users, e.users + e.users_len);
+    }
+};
+
+/// The committed result of a pipelined request, copied out of libember.
+struct Completion {
+    uint64_t ticket;
+    ember_request_kind kind;
+    ember_status status;
+    std::string error;               // set when status is not EMBER_OK
+    std::optional<Message> message;  // post, edit, delete
+    bool duplicate;
+    uint64_t unread;                 // mark-read
+
+    explicit Completion(const ember_completion &c)
+        : ticket(c.ticket), kind(c.kind), status(c.status), error(c.error ? c.error : ""),
+          duplicate(c.duplicate), unread(c.unread) {
+        if (c.message != nullptr) message.emplace(*c.message);
     }
 };
 
@@ -135,6 +155,53 @@ public:
 
 private:
     ember_subscription *handle_;
+};
+
+/// Pipelined writes: each submit returns a ticket at once (never waits; a full writer
+/// queue throws EMBER_ERR_OVERLOADED), next() collects completions in commit order.
+/// Move-only; the destructor frees it. Use from one thread at a time.
+class Pipeline {
+public:
+    explicit Pipeline(ember_pipeline *handle) : handle_(handle) {}
+    Pipeline(Pipeline &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Pipeline &operator=(Pipeline &&other) noexcept {
+        if (this != &other) {
+            ember_pipeline_free(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+    Pipeline(const Pipeline &) = delete;
+    Pipeline &operator=(const Pipeline &) = delete;
+    ~Pipeline() { ember_pipeline_free(handle_); }
+
+    uint64_t post(const Uuid &user, const Uuid &room, const Uuid &client_message_id,
+                  const std::string &content) {
+        uint64_t ticket = 0;
+        check(ember_pipeline_post(handle_, user, room, client_message_id, content.c_str(),
+                                  &ticket));
+        return ticket;
+    }
+
+    uint64_t mark_read(const Uuid &user, const Uuid &room, uint64_t seq) {
+        uint64_t ticket = 0;
+        check(ember_pipeline_mark_read(handle_, user, room, seq, &ticket));
+        return ticket;
+    }
+
+    /// The next completion, or nothing when none came in time or nothing is pending.
+    std::optional<Completion> next(int32_t timeout_ms) {
+        ember_completion *c = nullptr;
+        ember_status s = ember_pipeline_next(handle_, timeout_ms, &c);
+        if (s == EMBER_TIMEOUT) return std::nullopt;
+        check(s);
+        Completion done(*c);
+        ember_completion_free(c);
+        return done;
+    }
+
+private:
+    ember_pipeline *handle_;
 };
 
 /// An open engine. Move-only; the destructor closes it. Usable from many threads at once.
@@ -210,6 +277,24 @@ public:
         else
             check(ember_subscribe_room(handle(), user, room, &s));
         return Subscription(s);
+    }
+
+    void set_involvement(const Uuid &user, const Uuid &room, ember_involvement involvement) {
+        check(ember_set_involvement(handle(), user, room, static_cast<uint32_t>(involvement)));
+    }
+
+    /// The stream of EMBER_EVENT_NOTIFY events: each new message and whom to notify.
+    Subscription subscribe_notifications() {
+        ember_subscription *s = nullptr;
+        check(ember_subscribe_notifications(handle(), &s));
+        return Subscription(s);
+    }
+
+    /// A pipeline for writes that must not wait on a commit.
+    Pipeline pipeline() {
+        ember_pipeline *p = nullptr;
+        check(ember_pipeline_new(handle(), nullptr, nullptr, nullptr, &p));
+        return Pipeline(p);
     }
 
     std::vector<Message> history(const Uuid &user, const Uuid &room, size_t limit,

@@ -9,258 +9,23 @@
                 print(event.kind, event.message.content)
 
 Failures raise EmberError carrying the status (number and name), libember's message and,
-when rate limited, retry_after_ms. Ids are uuid.UUID. The library is loaded from the path
-in the EMBER_LIB environment variable, or from target/debug or target/release next to
-this checkout.
+when rate limited, retry_after_ms. Ids are uuid.UUID. The ctypes layer (structs,
+signatures, loading libember from EMBER_LIB or target/{debug,release}) is ember_c.py.
 """
 
 import ctypes
-import os
 import uuid
-from ctypes import (
-    POINTER,
-    Structure,
-    byref,
-    c_bool,
-    c_char_p,
-    c_double,
-    c_int,
-    c_int32,
-    c_int64,
-    c_size_t,
-    c_uint8,
-    c_uint32,
-    c_uint64,
-    c_void_p,
-)
+from ctypes import POINTER, byref, c_bool, c_size_t, c_uint64, c_void_p
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
-OK = 0
-TIMEOUT = 5
-ERR_ENDED = 6
-ERR_CLOSED = 16
-
-ROLES = {"admin": 0, "member": 1, "bot": 2}
-ROOM_KINDS = {"open": 0, "closed": 1, "direct": 2}
-INVOLVEMENTS = {"invisible": 0, "nothing": 1, "mentions": 2, "everything": 3}
-EVENT_KINDS = {
-    0: "unknown", 1: "message_created", 2: "message_edited", 3: "message_deleted",
-    4: "sound", 5: "typing", 6: "presence", 7: "membership", 8: "room_joined",
-    9: "room_left", 10: "unread", 11: "involvement", 12: "notify", 13: "lagged",
-    14: "revoked", 15: "ended",
-}
-
-
-def _name_of(table, number):
-    return next((k for k, v in table.items() if v == number), str(number))
-
-
-class CUuid(Structure):
-    _fields_ = [("bytes", c_uint8 * 16)]
-
-    @classmethod
-    def of(cls, value: uuid.UUID) -> "CUuid":
-        out = cls()
-        out.bytes[:] = list(value.bytes)
-        return out
-
-    def get(self) -> uuid.UUID:
-        return uuid.UUID(bytes=bytes(self.bytes))
-
-
-class CUuidList(Structure):
-    _fields_ = [("items", POINTER(CUuid)), ("len", c_size_t)]
-
-
-class COptions(Structure):
-    _fields_ = [
-        ("struct_size", c_size_t),
-        ("synchronous_full", c_bool),
-        ("password_memory_kib", c_uint32),
-        ("password_iterations", c_uint32),
-        ("post_rate_per_second", c_double),
-        ("post_burst", c_uint32),
-        ("bot_post_rate_per_second", c_double),
-        ("bot_post_burst", c_uint32),
-        ("login_attempts", c_uint32),
-        ("login_window_ms", c_uint64),
-        ("session_ttl_ms", c_uint64),
-        ("presence_ttl_ms", c_uint64),
-        ("subscription_capacity", c_uint32),
-        ("replay_cap", c_uint32),
-        ("readers", c_uint32),
-        ("queue_capacity", c_uint32),
-        ("overload_wait_ms", c_uint64),
-        ("search_delay_ms", c_uint64),
-        ("builtin_sounds", c_bool),
-    ]
-
-
-class CUser(Structure):
-    _fields_ = [
-        ("id", CUuid), ("login", c_char_p), ("name", c_char_p), ("role", c_int),
-        ("active", c_bool), ("created_at", c_int64),
-    ]
-
-
-class CRoom(Structure):
-    _fields_ = [
-        ("id", CUuid), ("kind", c_int), ("name", c_char_p), ("creator_id", CUuid),
-        ("created_at", c_int64), ("has_messages", c_bool), ("last_message_at", c_int64),
-        ("head_seq", c_uint64), ("head_change_seq", c_uint64),
-    ]
-
-
-class CRoomSummary(Structure):
-    _fields_ = [
-        ("room", CRoom), ("involvement", c_int), ("unread", c_uint64),
-        ("last_read_seq", c_uint64),
-    ]
-
-
-class CRoomList(Structure):
-    _fields_ = [("items", POINTER(CRoomSummary)), ("len", c_size_t)]
-
-
-class CMessage(Structure):
-    _fields_ = [
-        ("id", CUuid), ("room_id", CUuid), ("seq", c_uint64), ("change_seq", c_uint64),
-        ("creator_id", CUuid), ("client_message_id", CUuid), ("content", c_char_p),
-        ("created_at", c_int64), ("edited", c_bool), ("edited_at", c_int64),
-        ("deleted", c_bool), ("sound", c_char_p), ("mentions", POINTER(CUuid)),
-        ("mentions_len", c_size_t),
-    ]
-
-
-class CMessageList(Structure):
-    _fields_ = [("items", POINTER(CMessage)), ("len", c_size_t)]
-
-
-class CEvent(Structure):
-    _fields_ = [
-        ("kind", c_int), ("room_id", CUuid), ("user_id", CUuid), ("message_id", CUuid),
-        ("message", POINTER(CMessage)), ("room", POINTER(CRoomSummary)), ("flag", c_bool),
-        ("name", c_char_p), ("unread", c_uint64), ("head_seq", c_uint64),
-        ("involvement", c_int), ("resume_from", c_uint64), ("users", POINTER(CUuid)),
-        ("users_len", c_size_t),
-    ]
-
-
-class CStats(Structure):
-    _fields_ = [("struct_size", c_size_t)] + [
-        (name, c_uint64)
-        for name in (
-            "commands", "failed_commands", "transactions", "largest_batch", "queue_depth",
-            "search_backlog", "checkpoints", "room_subscriptions", "user_subscriptions",
-        )
-    ]
-
-
-class CPresence(Structure):
-    _fields_ = [("room", CUuid), ("user", CUuid), ("id", c_uint64)]
-
-
-def _find_library() -> str:
-    path = os.environ.get("EMBER_LIB")
-    if path:
-        return path
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-    for profile in ("debug", "release"):
-        candidate = os.path.join(root, "target", profile, "libember.so")
-        if os.path.exists(candidate):
-            return candidate
-    raise OSError("libember not found: set EMBER_LIB to the path of libember.so")
-
-
-lib = ctypes.CDLL(_find_library())
-_S, _P = c_int, POINTER
-_SIGNATURES = {
-    "ember_last_error": (c_char_p, []),
-    "ember_last_retry_after_ms": (c_uint64, []),
-    "ember_status_name": (c_char_p, [c_int32]),
-    "ember_version": (c_char_p, []),
-    "ember_abi_version": (c_uint32, []),
-    "ember_uuid_new": (_S, [_P(CUuid)]),
-    "ember_options_init": (_S, [_P(COptions)]),
-    "ember_engine_open": (_S, [c_char_p, _P(COptions), _P(c_void_p)]),
-    "ember_engine_close": (_S, [c_void_p]),
-    "ember_engine_stats": (_S, [c_void_p, _P(CStats)]),
-    "ember_engine_epoch": (_S, [c_void_p, _P(CUuid)]),
-    "ember_string_free": (None, [c_void_p]),
-    "ember_create_user": (_S, [c_void_p, c_char_p, c_char_p, c_char_p, c_uint32, _P(_P(CUser))]),
-    "ember_create_bot": (_S, [c_void_p, c_char_p, c_char_p, _P(_P(CUser)), _P(c_void_p)]),
-    "ember_login": (_S, [c_void_p, c_char_p, c_char_p, _P(c_void_p), _P(CUuid)]),
-    "ember_create_session": (_S, [c_void_p, CUuid, _P(c_void_p)]),
-    "ember_authenticate": (_S, [c_void_p, c_char_p, _P(_P(CUser))]),
-    "ember_revoke_session": (_S, [c_void_p, c_char_p]),
-    "ember_deactivate_user": (_S, [c_void_p, CUuid]),
-    "ember_user_get": (_S, [c_void_p, CUuid, _P(_P(CUser))]),
-    "ember_user_free": (None, [_P(CUser)]),
-    "ember_create_room": (_S, [c_void_p, CUuid, c_uint32, c_char_p, _P(CUuid), c_size_t, _P(_P(CRoom))]),
-    "ember_direct_room": (_S, [c_void_p, CUuid, _P(CUuid), c_size_t, _P(_P(CRoom))]),
-    "ember_add_member": (_S, [c_void_p, CUuid, CUuid, CUuid]),
-    "ember_remove_member": (_S, [c_void_p, CUuid, CUuid, CUuid]),
-    "ember_set_involvement": (_S, [c_void_p, CUuid, CUuid, c_uint32]),
-    "ember_rooms_for": (_S, [c_void_p, CUuid, _P(_P(CRoomList))]),
-    "ember_mark_read": (_S, [c_void_p, CUuid, CUuid, c_uint64, _P(c_uint64)]),
-    "ember_room_free": (None, [_P(CRoom)]),
-    "ember_room_list_free": (None, [_P(CRoomList)]),
-    "ember_post": (_S, [c_void_p, CUuid, CUuid, CUuid, c_char_p, _P(_P(CMessage)), _P(c_bool)]),
-    "ember_edit_message": (_S, [c_void_p, CUuid, CUuid, c_char_p, _P(_P(CMessage))]),
-    "ember_delete_message": (_S, [c_void_p, CUuid, CUuid, _P(_P(CMessage))]),
-    "ember_messages_before": (_S, [c_void_p, CUuid, CUuid, c_uint64, c_size_t, _P(_P(CMessageList))]),
-    "ember_changes_since": (_S, [c_void_p, CUuid, CUuid, c_uint64, c_size_t, _P(_P(CMessageList)), _P(c_bool), _P(c_uint64)]),
-    "ember_search": (_S, [c_void_p, CUuid, c_char_p, c_size_t, _P(_P(CMessageList))]),
-    "ember_message_free": (None, [_P(CMessage)]),
-    "ember_message_list_free": (None, [_P(CMessageList)]),
-    "ember_subscribe_room": (_S, [c_void_p, CUuid, CUuid, _P(c_void_p)]),
-    "ember_subscribe_room_since": (_S, [c_void_p, CUuid, CUuid, c_uint64, _P(c_void_p)]),
-    "ember_subscribe_user": (_S, [c_void_p, CUuid, _P(c_void_p)]),
-    "ember_subscription_head_change_seq": (_S, [c_void_p, _P(c_uint64)]),
-    "ember_subscription_next": (_S, [c_void_p, c_int32, _P(_P(CEvent))]),
-    "ember_subscription_free": (None, [c_void_p]),
-    "ember_event_free": (None, [_P(CEvent)]),
-    "ember_presence_connect": (_S, [c_void_p, CUuid, CUuid, _P(CPresence)]),
-    "ember_presence_heartbeat": (_S, [c_void_p, _P(CPresence)]),
-    "ember_presence_disconnect": (_S, [c_void_p, _P(CPresence)]),
-    "ember_typing": (_S, [c_void_p, CUuid, CUuid, c_bool]),
-    "ember_online_members": (_S, [c_void_p, CUuid, CUuid, _P(_P(CUuidList))]),
-    "ember_uuid_list_free": (None, [_P(CUuidList)]),
-}
-for _name, (_restype, _argtypes) in _SIGNATURES.items():
-    _fn = getattr(lib, _name)
-    _fn.restype, _fn.argtypes = _restype, _argtypes
-
-
-class EmberError(Exception):
-    """A failed libember call: `status` (number), `name` ("EMBER_ERR_..."), `message`."""
-
-    def __init__(self, status: int, message: str, retry_after_ms: int = 0):
-        self.status = status
-        self.name = lib.ember_status_name(status).decode()
-        self.message = message
-        self.retry_after_ms = retry_after_ms
-        super().__init__(f"{self.name}: {message}")
-
-
-def check(status: int) -> None:
-    """Raises EmberError unless `status` is EMBER_OK."""
-    if status != OK:
-        raise EmberError(
-            status, lib.ember_last_error().decode(), lib.ember_last_retry_after_ms()
-        )
-
-
-def _text(s: str) -> bytes:
-    return s.encode("utf-8")
-
-
-def _take_string(ptr: c_void_p) -> str:
-    try:
-        return ctypes.string_at(ptr).decode()
-    finally:
-        lib.ember_string_free(ptr)
+# Re-exported for hosts that reach the C layer (ember.lib, ember.CMessage, ...).
+from ember_c import (  # noqa: F401
+    ERR_CLOSED, ERR_ENDED, EVENT_KINDS, INVOLVEMENTS, OK, REQUEST_KINDS, ROLES, ROOM_KINDS,
+    TIMEOUT, CCompletion, CEvent, CMemberList, CMessage, CMessageList, COptions,
+    CPluginStatusList, CPresence, CRoom, CRoomArray, CRoomList, CStats, CUser, CUserList,
+    CUuid, CUuidList, EmberError, _name_of, _take_string, _text, check, lib,
+)
 
 
 @dataclass(frozen=True)
@@ -272,13 +37,29 @@ class User:
     active: bool
 
     @classmethod
+    def of(cls, u: CUser) -> "User":
+        return cls(u.id.get(), u.login.decode(), u.name.decode(), _name_of(ROLES, u.role),
+                   u.active)
+
+    @classmethod
     def take(cls, p) -> "User":
         try:
-            u = p.contents
-            return cls(u.id.get(), u.login.decode(), u.name.decode(),
-                       _name_of(ROLES, u.role), u.active)
+            return cls.of(p.contents)
         finally:
             lib.ember_user_free(p)
+
+
+@dataclass(frozen=True)
+class Member:
+    user: User
+    involvement: str
+
+
+@dataclass(frozen=True)
+class PluginStatus:
+    name: str
+    enabled: bool
+    fault: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -340,10 +121,11 @@ class Event:
     flag: bool
     unread: int
     resume_from: int
+    users: Tuple[uuid.UUID, ...] = ()  # "notify": whom to notify
 
 
 class Subscription:
-    """A room or user subscription. Use from one thread at a time; `close()` (or leaving
+    """A room or user subscription, or the notification stream. Use from one thread at a time; `close()` (or leaving
     the `with` block) unsubscribes. Iterating yields events until the stream ends."""
 
     def __init__(self, handle: c_void_p):
@@ -379,8 +161,9 @@ class Subscription:
         try:
             e = p.contents
             message = Message.of(e.message.contents) if e.message else None
+            users = tuple(e.users[i].get() for i in range(e.users_len))
             return Event(EVENT_KINDS.get(e.kind, "unknown"), e.room_id.get(),
-                         e.user_id.get(), message, e.flag, e.unread, e.resume_from)
+                         e.user_id.get(), message, e.flag, e.unread, e.resume_from, users)
         finally:
             lib.ember_event_free(p)
 
@@ -399,6 +182,97 @@ class Subscription:
 
     def __iter__(self) -> Iterator[Event]:
         return self.events(-1)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The committed result of a pipelined request: `status` is "EMBER_OK" or an error
+    name (then `error` says why); `message` for post/edit/delete, `unread` for mark_read."""
+    ticket: int
+    kind: str
+    status: str
+    error: Optional[str]
+    message: Optional[Message]
+    duplicate: bool
+    unread: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "EMBER_OK"
+
+
+class Pipeline:
+    """Pipelined writes: each submit returns a ticket at once (never waits; EmberError
+    EMBER_ERR_OVERLOADED when the writer's queue is full), and next() collects completions
+    in commit order. Use from one thread at a time; `close()` frees it."""
+
+    def __init__(self, handle: c_void_p):
+        self._handle = handle
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._handle:
+            lib.ember_pipeline_free(self._handle)
+            self._handle = None
+
+    def _submit(self, fn, *args) -> int:
+        ticket = c_uint64()
+        check(fn(self._handle, *args, byref(ticket)))
+        return ticket.value
+
+    def post(self, user: uuid.UUID, room: uuid.UUID, content: str,
+             client_message_id: Optional[uuid.UUID] = None) -> int:
+        cid = client_message_id or uuid.uuid4()
+        return self._submit(lib.ember_pipeline_post, CUuid.of(user), CUuid.of(room),
+                            CUuid.of(cid), _text(content))
+
+    def edit(self, user: uuid.UUID, message: uuid.UUID, content: str) -> int:
+        return self._submit(lib.ember_pipeline_edit, CUuid.of(user), CUuid.of(message),
+                            _text(content))
+
+    def delete(self, user: uuid.UUID, message: uuid.UUID) -> int:
+        return self._submit(lib.ember_pipeline_delete, CUuid.of(user), CUuid.of(message))
+
+    def mark_read(self, user: uuid.UUID, room: uuid.UUID, seq: int) -> int:
+        return self._submit(lib.ember_pipeline_mark_read, CUuid.of(user), CUuid.of(room), seq)
+
+    @property
+    def pending(self) -> int:
+        out = c_size_t()
+        check(lib.ember_pipeline_pending(self._handle, byref(out)))
+        return out.value
+
+    def next(self, timeout_ms: int = -1) -> Optional[Completion]:
+        """The next completion; None when none came in time or nothing is pending."""
+        p = POINTER(CCompletion)()
+        status = lib.ember_pipeline_next(self._handle, timeout_ms, byref(p))
+        if status == TIMEOUT:
+            return None
+        check(status)
+        try:
+            c = p.contents
+            return Completion(
+                c.ticket, _name_of(REQUEST_KINDS, c.kind),
+                lib.ember_status_name(c.status).decode(),
+                c.error.decode() if c.error else None,
+                Message.of(c.message.contents) if c.message else None, c.duplicate, c.unread)
+        finally:
+            lib.ember_completion_free(p)
+
+    def drain(self, timeout_ms: int = 5000) -> List[Completion]:
+        """Every pending completion, each waited for at most `timeout_ms`."""
+        done = []
+        while self.pending:
+            c = self.next(timeout_ms)
+            if c is None:
+                break
+            done.append(c)
+        return done
 
 
 class Engine:
@@ -472,6 +346,47 @@ class Engine:
         check(lib.ember_user_get(self.h, CUuid.of(user), byref(p)))
         return User.take(p)
 
+    def user_by_login(self, login: str) -> User:
+        p = POINTER(CUser)()
+        check(lib.ember_user_by_login(self.h, _text(login), byref(p)))
+        return User.take(p)
+
+    def users(self) -> List[User]:
+        """Every user, oldest first (host-level)."""
+        p = POINTER(CUserList)()
+        check(lib.ember_users(self.h, byref(p)))
+        try:
+            return [User.of(p.contents.items[i]) for i in range(p.contents.len)]
+        finally:
+            lib.ember_user_list_free(p)
+
+    def create_session(self, user: uuid.UUID) -> str:
+        """A session token for `user` without a password (host-level)."""
+        token = c_void_p()
+        check(lib.ember_create_session(self.h, CUuid.of(user), byref(token)))
+        return _take_string(token)
+
+    def set_bot_webhook(self, bot: uuid.UUID, url: Optional[str]) -> None:
+        """Sets a bot's webhook URL, or with None clears it."""
+        check(lib.ember_set_bot_webhook(self.h, CUuid.of(bot),
+                                        _text(url) if url is not None else None))
+
+    def bot_webhook(self, bot: uuid.UUID) -> Optional[str]:
+        out = c_void_p()
+        check(lib.ember_bot_webhook(self.h, CUuid.of(bot), byref(out)))
+        return _take_string(out) if out.value else None
+
+    def plugins(self) -> List[PluginStatus]:
+        p = POINTER(CPluginStatusList)()
+        check(lib.ember_engine_plugins(self.h, byref(p)))
+        try:
+            return [
+                PluginStatus(s.name.decode(), s.enabled, s.fault.decode() if s.fault else None)
+                for s in (p.contents.items[i] for i in range(p.contents.len))
+            ]
+        finally:
+            lib.ember_plugin_status_list_free(p)
+
     # Rooms.
     def _take_room(self, p) -> Room:
         try:
@@ -514,6 +429,31 @@ class Engine:
             ]
         finally:
             lib.ember_room_list_free(p)
+
+    def room(self, user: uuid.UUID, room: uuid.UUID) -> Room:
+        p = POINTER(CRoom)()
+        check(lib.ember_room_get(self.h, CUuid.of(user), CUuid.of(room), byref(p)))
+        return self._take_room(p)
+
+    def all_rooms(self) -> List[Room]:
+        """Every room (host-level)."""
+        p = POINTER(CRoomArray)()
+        check(lib.ember_all_rooms(self.h, byref(p)))
+        try:
+            return [Room.of(p.contents.items[i]) for i in range(p.contents.len)]
+        finally:
+            lib.ember_room_array_free(p)
+
+    def members(self, user: uuid.UUID, room: uuid.UUID) -> List[Member]:
+        p = POINTER(CMemberList)()
+        check(lib.ember_members(self.h, CUuid.of(user), CUuid.of(room), byref(p)))
+        try:
+            return [
+                Member(User.of(m.user), _name_of(INVOLVEMENTS, m.involvement))
+                for m in (p.contents.items[i] for i in range(p.contents.len))
+            ]
+        finally:
+            lib.ember_member_list_free(p)
 
     def mark_read(self, user: uuid.UUID, room: uuid.UUID, seq: int) -> int:
         unread = c_uint64()
@@ -561,6 +501,25 @@ class Engine:
                                       byref(p), byref(more), byref(head)))
         return _take_messages(p), more.value, head.value
 
+    def message(self, user: uuid.UUID, message: uuid.UUID) -> Message:
+        p = POINTER(CMessage)()
+        check(lib.ember_message_get(self.h, CUuid.of(user), CUuid.of(message), byref(p)))
+        return self._take_message(p)
+
+    def messages_around(self, user: uuid.UUID, message: uuid.UUID,
+                        n: int = 10) -> List[Message]:
+        """The message with up to `n` messages on each side, oldest first."""
+        p = POINTER(CMessageList)()
+        check(lib.ember_messages_around(self.h, CUuid.of(user), CUuid.of(message), n,
+                                        byref(p)))
+        return _take_messages(p)
+
+    def pipeline(self) -> Pipeline:
+        """A new Pipeline for writes that must not wait on a commit."""
+        handle = c_void_p()
+        check(lib.ember_pipeline_new(self.h, None, None, None, byref(handle)))
+        return Pipeline(handle)
+
     def search(self, user: uuid.UUID, text: str, limit: int = 20) -> List[Message]:
         p = POINTER(CMessageList)()
         check(lib.ember_search(self.h, CUuid.of(user), _text(text), limit, byref(p)))
@@ -580,6 +539,12 @@ class Engine:
     def subscribe_user(self, user: uuid.UUID) -> Subscription:
         handle = c_void_p()
         check(lib.ember_subscribe_user(self.h, CUuid.of(user), byref(handle)))
+        return Subscription(handle)
+
+    def subscribe_notifications(self) -> Subscription:
+        """The stream of "notify" events: each new message and the users to notify."""
+        handle = c_void_p()
+        check(lib.ember_subscribe_notifications(self.h, byref(handle)))
         return Subscription(handle)
 
     def presence_connect(self, user: uuid.UUID, room: uuid.UUID) -> CPresence:

@@ -127,6 +127,56 @@ def test_iteration_ends_when_the_engine_closes():
         assert e.name == "EMBER_ERR_CLOSED"
 
 
+def test_listings_webhooks_notifications_and_pipeline():
+    with fresh_engine() as engine:
+        ann = engine.create_user("ann", "Ann", "correct horse", role="admin")
+        bob = engine.create_user("bob", "Bob", "battery staple")
+        assert engine.user_by_login("BOB").id == bob.id
+        assert [u.login for u in engine.users()] == ["ann", "bob"]
+        assert engine.authenticate(engine.create_session(bob.id)).id == bob.id
+        room = engine.create_room(ann.id, "Lobby")
+        assert engine.room(bob.id, room.id).name == "Lobby"
+        assert [r.id for r in engine.all_rooms()] == [room.id]
+        engine.set_involvement(bob.id, room.id, "everything")
+        members = {m.user.login: m.involvement for m in engine.members(ann.id, room.id)}
+        assert members == {"ann": "mentions", "bob": "everything"}, members
+
+        bot, _key = engine.create_bot("hook", "Hook")
+        assert engine.bot_webhook(bot.id) is None
+        engine.set_bot_webhook(bot.id, "https://example.invalid/hook")
+        assert engine.bot_webhook(bot.id) == "https://example.invalid/hook"
+        engine.set_bot_webhook(bot.id, None)
+        assert engine.bot_webhook(bot.id) is None
+        assert any(p.name and p.enabled and p.fault is None for p in engine.plugins())
+
+        with engine.subscribe_notifications() as stream:
+            posted = [engine.post(ann.id, room.id, f"m{i}")[0] for i in range(5)]
+            notes = [e for e in stream.events(timeout_ms=1000) if e.kind == "notify"]
+            assert [e.message.id for e in notes] == [m.id for m in posted], notes
+            assert all(e.users == (bob.id,) for e in notes), notes
+        assert engine.message(bob.id, posted[2].id).content == "m2"
+        around = engine.messages_around(bob.id, posted[2].id, n=1)
+        assert [m.content for m in around] == ["m1", "m2", "m3"], around
+
+        with engine.pipeline() as pipe:
+            tickets = [
+                pipe.post(ann.id, room.id, "pipelined"),
+                pipe.edit(ann.id, posted[0].id, "m0, edited"),
+                pipe.delete(ann.id, posted[1].id),
+                pipe.mark_read(bob.id, room.id, 3),
+                pipe.edit(ann.id, uuid.uuid4(), "nobody's"),
+            ]
+            assert pipe.pending == 5
+            done = {c.ticket: c for c in pipe.drain()}
+            assert sorted(done) == sorted(tickets) and pipe.pending == 0
+            post, edit, delete, read, missing = (done[t] for t in tickets)
+            assert (post.kind, post.ok, post.message.content) == ("post", True, "pipelined")
+            assert edit.message.edited and delete.message.deleted
+            assert (read.kind, read.unread) == ("mark_read", 3)
+            assert (missing.status, missing.message) == ("EMBER_ERR_NOT_FOUND", None)
+            assert pipe.next(timeout_ms=0) is None
+
+
 if __name__ == "__main__":
     tests = [(name, fn) for name, fn in sorted(globals().items()) if name.startswith("test_")]
     for name, fn in tests:

@@ -5,7 +5,8 @@ use std::ffi::c_char;
 use ::ember_engine::{NewUser, Role, User};
 
 use crate::boundary::{
-    Failure, arg_out, arg_ref, arg_str, c_string, free_box, free_c_string, guard,
+    Failure, arg_out, arg_ref, arg_str, c_string, c_string_opt, free_box, free_c_string,
+    free_raw_slice, guard, guard_value, into_raw_slice,
 };
 use crate::engine::ember_engine;
 use crate::ids::ember_uuid;
@@ -68,6 +69,22 @@ impl Drop for ember_user {
     fn drop(&mut self) {
         free_c_string(self.login);
         free_c_string(self.name);
+    }
+}
+
+/// A list of users. Free with `ember_user_list_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ember_user_list {
+    /// `len` users (NULL when `len` is 0).
+    pub items: *mut ember_user,
+    /// How many.
+    pub len: usize,
+}
+
+impl Drop for ember_user_list {
+    fn drop(&mut self) {
+        free_raw_slice(self.items, self.len);
     }
 }
 
@@ -317,8 +334,76 @@ pub unsafe extern "C" fn ember_user_by_login(
     })
 }
 
+/// Every user (people and bots, deactivated ones included), oldest first. Host-level: no
+/// access check. On success `*out` is owned by the caller (`ember_user_list_free`).
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_users(
+    engine: *const ember_engine,
+    out: *mut *mut ember_user_list,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        let users = engine.users()?;
+        let (items, len) = into_raw_slice(users.into_iter().map(Into::into).collect());
+        out.write(Box::into_raw(Box::new(ember_user_list { items, len })));
+        Ok(())
+    })
+}
+
+/// Sets the URL a bot's webhook is called at (`http://` or `https://`, at most 2000
+/// characters; copied), or with `url` NULL clears it. libember only stores it: calling it
+/// is the host's job.
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL` (`engine`); `EMBER_ERR_INVALID_ARGUMENT` (not
+/// UTF-8); `EMBER_ERR_VALIDATION` (not an http(s) URL, too long); `EMBER_ERR_NOT_FOUND`
+/// (no such bot); `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_set_bot_webhook(
+    engine: *const ember_engine,
+    bot: ember_uuid,
+    url: *const c_char,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let url = match url.is_null() {
+            true => None,
+            false => Some(arg_str(url, "url")?),
+        };
+        engine.set_bot_webhook(bot.into(), url)?;
+        Ok(())
+    })
+}
+
+/// A bot's webhook URL. On `EMBER_OK`, `*out` is the URL, owned by the caller
+/// (`ember_string_free`), or NULL when none is set.
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
+/// `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_bot_webhook(
+    engine: *const ember_engine,
+    bot: ember_uuid,
+    out: *mut *mut c_char,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        out.write(c_string_opt(engine.bot_webhook(bot.into())?));
+        Ok(())
+    })
+}
+
 /// Frees a user handed out by libember, with its strings. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_user_free(user: *mut ember_user) {
-    crate::boundary::guard_value((), || free_box(user))
+    guard_value((), || free_box(user))
+}
+
+/// Frees a user list and every user in it. NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_user_list_free(list: *mut ember_user_list) {
+    guard_value((), || free_box(list))
 }

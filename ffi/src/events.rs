@@ -191,13 +191,12 @@ impl ember_event {
                 ..ember_event::empty(EMBER_EVENT_INVOLVEMENT)
             },
             Event::Notify { message, users } => {
-                let (users, users_len) =
+                // Not `..message_event(..)`: that would copy the message pointer out of a
+                // temporary whose Drop then frees it.
+                let mut e = message_event(EMBER_EVENT_NOTIFY, message);
+                (e.users, e.users_len) =
                     into_raw_slice(users.into_iter().map(Into::into).collect());
-                ember_event {
-                    users,
-                    users_len,
-                    ..message_event(EMBER_EVENT_NOTIFY, message)
-                }
+                e
             }
             Event::Lagged { resume_from } => ember_event {
                 resume_from,

@@ -3,8 +3,8 @@
 //! The header `include/ember.h` is generated from this crate by cbindgen. Conventions (those
 //! of rustls-ffi and SQLite):
 //!
-//! - Objects are opaque handles (`ember_engine`, `ember_subscription`, `ember_draft`) or
-//!   plain structs; everything libember hands out has a free function, named in the docs of
+//! - Objects are opaque handles (`ember_engine`, `ember_subscription`, `ember_pipeline`,
+//!   `ember_draft`) or plain structs; everything libember hands out has a free function, named in the docs of
 //!   the function that hands it out.
 //! - Every fallible function returns an [`ember_status`] with a fixed number. After a
 //!   failure, `ember_last_error()` gives a message for this thread. Output parameters are
@@ -31,6 +31,8 @@ mod events;
 mod ids;
 mod live;
 mod messages;
+mod pipeline;
+mod plugin_status;
 mod plugins;
 mod rooms;
 mod status;
@@ -41,6 +43,8 @@ pub use events::*;
 pub use ids::*;
 pub use live::*;
 pub use messages::*;
+pub use pipeline::*;
+pub use plugin_status::*;
 pub use plugins::*;
 pub use rooms::*;
 pub use status::*;

@@ -7,7 +7,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ::ember_engine::{
-    Events, PresenceHandle, RecvTimeoutError, Subscription, TryRecvError, UserSubscription,
+    Events, NotificationStream, PresenceHandle, RecvTimeoutError, Subscription, TryRecvError,
+    UserSubscription,
 };
 use crossbeam_channel::{Receiver, Sender};
 
@@ -17,7 +18,8 @@ use crate::events::{ember_event, ember_event_kind};
 use crate::ids::{ember_uuid, ember_uuid_list};
 use crate::status::ember_status;
 
-/// A live subscription to a room or to a user's room list. Opaque. Free with
+/// A live subscription to a room, to a user's room list or to the notification stream.
+/// Opaque. Free with
 /// `ember_subscription_free`, also after its engine closed.
 ///
 /// Thread safety: use a subscription from one thread at a time (different subscriptions
@@ -41,6 +43,7 @@ enum Mode {
 enum Source {
     Room(Subscription),
     User(UserSubscription),
+    Notify(NotificationStream),
 }
 
 impl Source {
@@ -48,6 +51,7 @@ impl Source {
         match self {
             Source::Room(s) => s.events(),
             Source::User(s) => s.events(),
+            Source::Notify(s) => s.events(),
         }
     }
 }
@@ -155,8 +159,31 @@ pub unsafe extern "C" fn ember_subscribe_user(
     })
 }
 
-/// The room's newest `change_seq` when the subscription started (0 for user
-/// subscriptions): with no cursor, the cursor to keep; with one, the end of the replay.
+/// Subscribes to the notification stream: for each new message with someone to notify, one
+/// `EMBER_EVENT_NOTIFY` event with the message and the `users` to notify (involvement
+/// everything, or mentions and mentioned; never the author; not those present in the
+/// room), for a host that sends push notifications. The stream is an `ember_subscription`:
+/// read it with `ember_subscription_next` or `ember_subscription_set_callback`, end it with
+/// `ember_subscription_free`. On success `*out` is owned by the caller.
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_subscribe_notifications(
+    engine: *const ember_engine,
+    out: *mut *mut ember_subscription,
+) -> ember_status {
+    guard(|| {
+        let handle = arg_ref(engine, "engine")?;
+        let out = arg_out(out, "out")?;
+        let stream = handle.engine.subscribe_notifications()?;
+        out.write(new_subscription(handle, Source::Notify(stream), 0, true));
+        Ok(())
+    })
+}
+
+/// The room's newest `change_seq` when the subscription started (0 for user subscriptions
+/// and the notification stream): with no cursor, the cursor to keep; with one, the end of
+/// the replay.
 ///
 /// Use a subscription from one thread at a time. Errors: `EMBER_ERR_NULL`.
 #[unsafe(no_mangle)]

@@ -212,6 +212,29 @@ pub unsafe extern "C" fn ember_messages_before(
     })
 }
 
+/// The message `message` with up to `n` (0 to 100) messages on each side, oldest first,
+/// tombstones included: e.g. to open the history at a search hit or a notification. On
+/// success `*out` is owned by the caller (`ember_message_list_free`).
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_VALIDATION` (`n` over 100);
+/// `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_messages_around(
+    engine: *const ember_engine,
+    user: ember_uuid,
+    message: ember_uuid,
+    n: usize,
+    out: *mut *mut ember_message_list,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        let page = engine.messages_around(user.into(), message.into(), n)?;
+        out.write(boxed_list(page));
+        Ok(())
+    })
+}
+
 /// The changes feed: the current state of every message created, edited or deleted after
 /// change sequence `since`, in change order, at most `limit` (1 to 1000). `*out_more` true
 /// means more remain: ask again from the last message's `change_seq`. `*out_head` is the

@@ -2,7 +2,9 @@
 
 use std::ffi::c_char;
 
-use ::ember_engine::{Involvement, Room, RoomKind, RoomSummary, UserId};
+use ::ember_engine::{Involvement, Member, Room, RoomKind, RoomSummary, UserId};
+
+use crate::accounts::ember_user;
 
 use crate::boundary::{
     Failure, arg_out, arg_ref, arg_slice, arg_str, c_string, free_box, free_c_string,
@@ -135,6 +137,57 @@ pub struct ember_room_list {
 }
 
 impl Drop for ember_room_list {
+    fn drop(&mut self) {
+        free_raw_slice(self.items, self.len);
+    }
+}
+
+/// A list of rooms (without a user's unread counts). Free with `ember_room_array_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ember_room_array {
+    /// `len` rooms (NULL when `len` is 0).
+    pub items: *mut ember_room,
+    /// How many.
+    pub len: usize,
+}
+
+impl Drop for ember_room_array {
+    fn drop(&mut self) {
+        free_raw_slice(self.items, self.len);
+    }
+}
+
+/// A member of a room.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ember_member {
+    /// The user (its strings belong to the member).
+    pub user: ember_user,
+    /// Their involvement in the room.
+    pub involvement: ember_involvement,
+}
+
+impl From<Member> for ember_member {
+    fn from(m: Member) -> Self {
+        ember_member {
+            user: m.user.into(),
+            involvement: m.involvement.into(),
+        }
+    }
+}
+
+/// The members of a room. Free with `ember_member_list_free`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct ember_member_list {
+    /// `len` members (NULL when `len` is 0).
+    pub items: *mut ember_member,
+    /// How many.
+    pub len: usize,
+}
+
+impl Drop for ember_member_list {
     fn drop(&mut self) {
         free_raw_slice(self.items, self.len);
     }
@@ -342,6 +395,47 @@ pub unsafe extern "C" fn ember_mark_read(
     })
 }
 
+/// Every room, for administration (host-level: no access check, direct rooms included).
+/// On success `*out` is owned by the caller (`ember_room_array_free`).
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_all_rooms(
+    engine: *const ember_engine,
+    out: *mut *mut ember_room_array,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        let rooms = engine.all_rooms()?;
+        let (items, len) = into_raw_slice(rooms.into_iter().map(Into::into).collect());
+        out.write(Box::into_raw(Box::new(ember_room_array { items, len })));
+        Ok(())
+    })
+}
+
+/// The members of a room `user` belongs to, each with their involvement. On success `*out`
+/// is owned by the caller (`ember_member_list_free`).
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`
+/// (not a member); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_members(
+    engine: *const ember_engine,
+    user: ember_uuid,
+    room: ember_uuid,
+    out: *mut *mut ember_member_list,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        let members = engine.members(user.into(), room.into())?;
+        let (items, len) = into_raw_slice(members.into_iter().map(Into::into).collect());
+        out.write(Box::into_raw(Box::new(ember_member_list { items, len })));
+        Ok(())
+    })
+}
+
 /// Frees a room handed out by libember, with its name. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_room_free(room: *mut ember_room) {
@@ -351,5 +445,17 @@ pub unsafe extern "C" fn ember_room_free(room: *mut ember_room) {
 /// Frees a room list and every summary in it. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_room_list_free(list: *mut ember_room_list) {
+    guard_value((), || free_box(list))
+}
+
+/// Frees a room array and every room in it. NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_room_array_free(list: *mut ember_room_array) {
+    guard_value((), || free_box(list))
+}
+
+/// Frees a member list and every member in it. NULL is ignored.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_member_list_free(list: *mut ember_member_list) {
     guard_value((), || free_box(list))
 }

@@ -21,7 +21,8 @@ pub enum ember_status {
     EMBER_ERR_PANIC = 3,
     /// A struct's `struct_size` or `abi_version` does not match this library.
     EMBER_ERR_ABI_MISMATCH = 4,
-    /// `ember_subscription_next`: no event arrived within the timeout (not a failure).
+    /// `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout
+    /// (not a failure).
     EMBER_TIMEOUT = 5,
     /// `ember_subscription_next`: the subscription ended (it lagged, access was revoked, or a
     /// capped replay page is done); subscribe again with `since`.
@@ -36,7 +37,8 @@ pub enum ember_status {
     EMBER_ERR_NOT_FOUND = 13,
     /// Too many attempts: `ember_last_retry_after_ms` says how long to wait.
     EMBER_ERR_RATE_LIMITED = 14,
-    /// The writer's queue stayed full; try again later.
+    /// The writer's queue stayed full (pipelined submissions: is full; they never wait);
+    /// try again later.
     EMBER_ERR_OVERLOADED = 15,
     /// The engine is closed.
     EMBER_ERR_CLOSED = 16,

@@ -91,6 +91,34 @@ fn invalid_utf8_and_unknown_enum_values_are_invalid_arguments() {
             ember_engine_register_plugin(e, &p),
             EMBER_ERR_INVALID_ARGUMENT,
         );
+        refused(
+            ember_set_bot_webhook(e, a, BAD_UTF8),
+            EMBER_ERR_INVALID_ARGUMENT,
+        );
+        let mut pipeline = null_mut();
+        assert_eq!(
+            ember_pipeline_new(e, None, null_mut(), None, &mut pipeline),
+            EMBER_OK
+        );
+        let mut ticket = u64::MAX;
+        refused(
+            ember_pipeline_post(pipeline, a, r, random_id(), BAD_UTF8, &mut ticket),
+            EMBER_ERR_INVALID_ARGUMENT,
+        );
+        refused(
+            ember_pipeline_edit(pipeline, a, random_id(), BAD_UTF8, &mut ticket),
+            EMBER_ERR_INVALID_ARGUMENT,
+        );
+        refused(
+            ember_pipeline_post(pipeline, a, r, random_id(), c" ".as_ptr(), &mut ticket),
+            EMBER_ERR_VALIDATION,
+        );
+        refused(
+            ember_pipeline_edit(pipeline, a, random_id(), c"".as_ptr(), &mut ticket),
+            EMBER_ERR_VALIDATION,
+        );
+        assert_eq!(ticket, u64::MAX);
+        ember_pipeline_free(pipeline);
         // Engine-level validation has its own status.
         refused(
             ember_post(e, a, r, random_id(), c" ".as_ptr(), &mut msg, &mut dup),
@@ -100,6 +128,20 @@ fn invalid_utf8_and_unknown_enum_values_are_invalid_arguments() {
             ember_messages_before(e, a, r, 0, 0, &mut list),
             EMBER_ERR_VALIDATION,
         );
+        refused(
+            ember_set_bot_webhook(e, a, c"not a url".as_ptr()),
+            EMBER_ERR_VALIDATION,
+        );
+        let mut first = null_mut();
+        assert_eq!(
+            ember_post(e, a, r, random_id(), s, &mut first, &mut dup),
+            EMBER_OK
+        );
+        refused(
+            ember_messages_around(e, a, (*first).id, 101, &mut list),
+            EMBER_ERR_VALIDATION,
+        );
+        ember_message_free(first);
     }
     assert!(
         user.is_null() && room.is_null() && msg.is_null() && list.is_null() && string.is_null()
@@ -210,6 +252,27 @@ fn unknown_ids_are_not_found_or_refused() {
             ember_subscribe_room_since(e, a, r, 1_000_000, &mut sub),
             EMBER_ERR_VALIDATION,
         );
+        let mut list = null_mut();
+        refused(
+            ember_messages_around(e, a, nobody, 2, &mut list),
+            EMBER_ERR_NOT_FOUND,
+        );
+        let mut members = null_mut();
+        let status = ember_members(e, a, nobody, &mut members);
+        assert!(
+            matches!(status, EMBER_ERR_NOT_FOUND | EMBER_ERR_FORBIDDEN),
+            "{status:?}"
+        );
+        let mut url = null_mut();
+        refused(ember_bot_webhook(e, nobody, &mut url), EMBER_ERR_NOT_FOUND);
+        // A person is not a bot.
+        refused(ember_bot_webhook(e, a, &mut url), EMBER_ERR_NOT_FOUND);
+        let status = ember_set_bot_webhook(e, nobody, c"https://example.invalid".as_ptr());
+        assert!(
+            matches!(status, EMBER_ERR_NOT_FOUND | EMBER_ERR_FORBIDDEN),
+            "{status:?}"
+        );
+        assert!(list.is_null() && members.is_null() && url.is_null());
         let unknown = ember_presence {
             room: r,
             user: a,

@@ -102,6 +102,7 @@ fn c_chat_posts_retries_and_replays_exactly_the_missed_messages() {
         ],
         "{out}"
     );
+    assert!(out.contains("pipelined: pipelined (seq "), "{out}");
     assert!(out.ends_with("chat: OK\n"), "{out}");
 }
 
@@ -206,6 +207,7 @@ fn cpp_raii_wrapper_runs() {
     compile("c++", &["examples/cpp/demo.cpp"], &exe, &["-std=c++17"]);
     let out = run(&exe, &[&dir.path().join("demo.db")], &[]);
     assert!(out.contains("missed: yes please"), "{out}");
+    assert!(out.contains("pipelined: pipelined, notified 1"), "{out}");
     assert!(out.ends_with("cpp demo: OK\n"), "{out}");
 }
 
@@ -222,7 +224,7 @@ fn python_wrapper_test_passes() {
         &[&script],
         &[("EMBER_LIB", lib.to_str().expect("a UTF-8 path"))],
     );
-    assert!(out.contains("python: 4 passed, 0 failed"), "{out}");
+    assert!(out.contains("python: 5 passed, 0 failed"), "{out}");
     let demo = repo().join("examples/python/demo.py");
     let dir = tempfile::tempdir().unwrap();
     let out = run(

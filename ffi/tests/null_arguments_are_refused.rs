@@ -317,3 +317,122 @@ fn null_arguments_are_err_null() {
     assert!(rooms.is_null() && sub.is_null() && string.is_null() && event.is_null());
     assert_eq!((n, b, id), (0, false, ember_uuid::default()));
 }
+
+#[test]
+fn null_arguments_to_listing_webhook_and_pipeline_calls_are_err_null() {
+    let f = open();
+    let (e, a, r) = (f.engine, f.admin, f.room);
+    let s = c"text".as_ptr();
+    let mut list: *mut ember_message_list = null_mut();
+    let mut members: *mut ember_member_list = null_mut();
+    let mut users: *mut ember_user_list = null_mut();
+    let mut rooms: *mut ember_room_array = null_mut();
+    let mut plugins: *mut ember_plugin_status_list = null_mut();
+    let mut sub: *mut ember_subscription = null_mut();
+    let mut string: *mut c_char = null_mut();
+    let mut pipeline: *mut ember_pipeline = null_mut();
+    let mut completion: *mut ember_completion = null_mut();
+    let (mut ticket, mut pending) = (0u64, 0usize);
+    unsafe {
+        refused(
+            ember_messages_around(null(), a, a, 1, &mut list),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_messages_around(e, a, a, 1, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        refused(ember_members(null(), a, r, &mut members), EMBER_ERR_NULL);
+        refused(ember_members(e, a, r, null_mut()), EMBER_ERR_NULL);
+        refused(ember_users(null(), &mut users), EMBER_ERR_NULL);
+        refused(ember_users(e, null_mut()), EMBER_ERR_NULL);
+        refused(ember_all_rooms(null(), &mut rooms), EMBER_ERR_NULL);
+        refused(ember_all_rooms(e, null_mut()), EMBER_ERR_NULL);
+        refused(ember_engine_plugins(null(), &mut plugins), EMBER_ERR_NULL);
+        refused(ember_engine_plugins(e, null_mut()), EMBER_ERR_NULL);
+        refused(ember_set_bot_webhook(null(), a, s), EMBER_ERR_NULL);
+        refused(ember_bot_webhook(null(), a, &mut string), EMBER_ERR_NULL);
+        refused(ember_bot_webhook(e, a, null_mut()), EMBER_ERR_NULL);
+        refused(
+            ember_subscribe_notifications(null(), &mut sub),
+            EMBER_ERR_NULL,
+        );
+        refused(ember_subscribe_notifications(e, null_mut()), EMBER_ERR_NULL);
+
+        refused(
+            ember_pipeline_new(null(), None, null_mut(), None, &mut pipeline),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_new(e, None, null_mut(), None, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        let cid = random_id();
+        refused(
+            ember_pipeline_post(null_mut(), a, r, cid, s, &mut ticket),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_edit(null_mut(), a, cid, s, &mut ticket),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_delete(null_mut(), a, cid, &mut ticket),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_mark_read(null_mut(), a, r, 0, &mut ticket),
+            EMBER_ERR_NULL,
+        );
+        refused(ember_pipeline_pending(null(), &mut pending), EMBER_ERR_NULL);
+        refused(
+            ember_pipeline_next(null_mut(), 0, &mut completion),
+            EMBER_ERR_NULL,
+        );
+        let mut live = null_mut();
+        assert_eq!(
+            ember_pipeline_new(e, None, null_mut(), None, &mut live),
+            EMBER_OK
+        );
+        refused(
+            ember_pipeline_post(live, a, r, cid, null(), &mut ticket),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_post(live, a, r, cid, s, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_edit(live, a, cid, null(), &mut ticket),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_edit(live, a, cid, s, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_delete(live, a, cid, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_pipeline_mark_read(live, a, r, 0, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        refused(ember_pipeline_pending(live, null_mut()), EMBER_ERR_NULL);
+        refused(ember_pipeline_next(live, 0, null_mut()), EMBER_ERR_NULL);
+        // Nothing was queued by the refused submissions.
+        assert_eq!(ember_pipeline_pending(live, &mut pending), EMBER_OK);
+        assert_eq!(pending, 0);
+        ember_pipeline_free(live);
+
+        ember_user_list_free(null_mut());
+        ember_room_array_free(null_mut());
+        ember_member_list_free(null_mut());
+        ember_plugin_status_list_free(null_mut());
+        ember_completion_free(null_mut());
+        ember_pipeline_free(null_mut());
+    }
+    assert!(list.is_null() && members.is_null() && users.is_null() && rooms.is_null());
+    assert!(plugins.is_null() && sub.is_null() && string.is_null());
+    assert!(pipeline.is_null() && completion.is_null() && ticket == 0);
+}

@@ -1,8 +1,9 @@
-//! Shared by the bad-input tests: an engine with a user and a room, and assertions.
+//! Shared by the tests: an engine with a user and a room, assertions and small helpers.
 #![allow(dead_code)]
 
-use std::ffi::{CStr, c_char, c_void};
+use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr::{null, null_mut};
+use std::time::{Duration, Instant};
 
 use ember::*;
 use ember_status::*;
@@ -35,16 +36,17 @@ pub fn options() -> ember_options {
 }
 
 pub fn open() -> Fixture {
+    open_with(options())
+}
+
+pub fn open_with(o: ember_options) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = std::ffi::CString::new(dir.path().join("t.db").to_str().unwrap()).unwrap();
     let mut engine = null_mut();
     let mut user = null_mut();
     let mut room = null_mut();
     unsafe {
-        assert_eq!(
-            ember_engine_open(path.as_ptr(), &options(), &mut engine),
-            EMBER_OK
-        );
+        assert_eq!(ember_engine_open(path.as_ptr(), &o, &mut engine), EMBER_OK);
         assert_eq!(
             ember_create_user(
                 engine,
@@ -113,4 +115,83 @@ pub fn plugin() -> ember_plugin {
         commands: null(),
         commands_len: 0,
     }
+}
+
+#[track_caller]
+pub fn ok(status: ember_status) {
+    let message = unsafe { CStr::from_ptr(ember_last_error()) }.to_string_lossy();
+    assert_eq!(status, EMBER_OK, "{message}");
+}
+
+pub fn text(p: *const c_char) -> String {
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// A C array as a slice; NULL (with length 0) is the empty slice.
+pub fn items<'a, T>(p: *const T, len: usize) -> &'a [T] {
+    if p.is_null() {
+        &[]
+    } else {
+        unsafe { std::slice::from_raw_parts(p, len) }
+    }
+}
+
+pub fn take_string(p: *mut c_char) -> String {
+    let s = text(p);
+    unsafe { ember_string_free(p) };
+    s
+}
+
+pub fn create_user(f: &Fixture, login: &str) -> ember_uuid {
+    let login = CString::new(login).unwrap();
+    let mut u = null_mut();
+    unsafe {
+        ok(ember_create_user(
+            f.engine,
+            login.as_ptr(),
+            login.as_ptr(),
+            c"password1".as_ptr(),
+            1,
+            &mut u,
+        ));
+        let id = (*u).id;
+        ember_user_free(u);
+        id
+    }
+}
+
+pub fn post(f: &Fixture, user: ember_uuid, room: ember_uuid, content: &str) -> (ember_uuid, u64) {
+    let content = CString::new(content).unwrap();
+    let mut cid = ember_uuid::default();
+    let (mut m, mut dup) = (null_mut(), false);
+    unsafe {
+        ok(ember_uuid_new(&mut cid));
+        ok(ember_post(
+            f.engine,
+            user,
+            room,
+            cid,
+            content.as_ptr(),
+            &mut m,
+            &mut dup,
+        ));
+        let out = ((*m).id, (*m).seq);
+        ember_message_free(m);
+        out
+    }
+}
+
+/// The next event of a kind, within a few seconds.
+pub fn next_of_kind(sub: *mut ember_subscription, kind: ember_event_kind) -> *mut ember_event {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        let mut e = null_mut();
+        match unsafe { ember_subscription_next(sub, 100, &mut e) } {
+            EMBER_OK if unsafe { (*e).kind } == kind => return e,
+            EMBER_OK => unsafe { ember_event_free(e) },
+            EMBER_TIMEOUT => {}
+            other => panic!("subscription failed: {other:?}"),
+        }
+    }
+    panic!("no {kind:?} event");
 }
