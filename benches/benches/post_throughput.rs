@@ -14,27 +14,33 @@
 //! `EMBER_BENCH_RATE_SECS` (default 25) seconds on the database the pipelined mode left.
 //!
 //! `EMBER_BENCH_ONLY=naive,pipelined,...` runs a subset (for profiling);
-//! `EMBER_BENCH_RAW_BATCHES=6,16` adds raw runs at those batch sizes.
+//! `EMBER_BENCH_RAW_BATCHES=6,16` adds raw runs at those batch sizes. Before each mode the
+//! bench waits (up to 2 minutes) until other processes use at most
+//! `EMBER_BENCH_QUIET_PERCENT` (default 10) percent of the machine's CPUs, and the table
+//! shows how much they used during the mode.
 //! Run: `cargo bench -p ember-benches --bench post_throughput`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ember_benches::drive::{PacedLatencies, Schedule, blocking_posters, paced_poster, pipelined};
 use ember_benches::fixture::{
     Checkpointer, IndexPolicy, World, bytes_written, db_bytes, drive_raw, new_engine, new_raw,
-    settle, wait_indexed,
+    remove_db, settle, wait_indexed,
 };
-use ember_benches::measure::{Latencies, Table, ms};
+use ember_benches::measure::{CpuMeter, Latencies, Table, ms, wait_for_quiet};
 use ember_benches::naive::Naive;
 use ember_benches::text::Vocabulary;
 use ember_benches::{ROOMS, USERS, env_usize};
-use ember_engine::{Engine, Request, Response, Stats};
+use ember_engine::{Engine, Stats};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 const IN_FLIGHT: usize = 256;
 const RATE_THREADS: usize = 4;
 const WARM_UP: Duration = Duration::from_secs(2);
+/// Longest wait for a quiet machine before a mode.
+const QUIET_MAX_WAIT: Duration = Duration::from_secs(120);
 /// The name Ember gives its writer thread.
 const WRITER_THREAD: &str = "ember-writer";
 
@@ -76,6 +82,8 @@ struct Run {
     bytes: u64,
     /// Bytes the writing thread wrote (WAL; naive: WAL and checkpoints), if known.
     written: Option<u64>,
+    /// Percent of the machine's CPUs that other processes used meanwhile.
+    others: Option<f64>,
 }
 
 impl Run {
@@ -110,6 +118,7 @@ impl Run {
             }),
             self.checkpoints.to_string(),
             format!("{}", self.bytes / 1_000_000),
+            self.others.map_or("–".into(), |p| format!("{p:.0}")),
         ]
     }
 }
@@ -144,6 +153,7 @@ fn run_naive(path: &Path, posts: usize, vocab: &Vocabulary) -> Run {
         checkpoints: 0,
         bytes: settle(path),
         written,
+        others: None,
     }
 }
 
@@ -190,6 +200,7 @@ fn run_raw(
         checkpoints,
         bytes: settle(path),
         written,
+        others: None,
     }
 }
 
@@ -223,62 +234,8 @@ fn run_ember(
         checkpoints: batches.checkpoints,
         bytes: db_bytes(path),
         written,
+        others: None,
     }
-}
-
-fn blocking(
-    engine: &Engine,
-    world: &World,
-    vocab: &Vocabulary,
-    posts: usize,
-    threads: usize,
-) -> Latencies {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let per_thread = posts / threads + usize::from(t < posts % threads);
-                s.spawn(move || {
-                    let mut rng = StdRng::seed_from_u64(100 + t as u64);
-                    let mut lat = Latencies::with_capacity(per_thread);
-                    for _ in 0..per_thread {
-                        let post = world.post(t, vocab, &mut rng);
-                        let sent = Instant::now();
-                        engine.post(post).expect("post");
-                        lat.push(sent.elapsed());
-                    }
-                    lat
-                })
-            })
-            .collect();
-        let mut all = Latencies::with_capacity(posts);
-        for h in handles {
-            all.merge(h.join().expect("poster thread"));
-        }
-        all
-    })
-}
-
-fn pipelined(engine: &Engine, world: &World, vocab: &Vocabulary, posts: usize) -> Latencies {
-    let mut pipeline = engine.pipeline();
-    let mut rng = StdRng::seed_from_u64(3);
-    let mut sent = Vec::with_capacity(posts);
-    let mut lat = Latencies::with_capacity(posts);
-    while lat.len() < posts {
-        while sent.len() < posts && sent.len() - lat.len() < IN_FLIGHT {
-            let post = world.post(sent.len(), vocab, &mut rng);
-            let ticket = pipeline.submit(Request::Post(post)).expect("submit");
-            assert_eq!(ticket as usize, sent.len());
-            sent.push(Instant::now());
-        }
-        let done = pipeline.completions().recv().expect("completion");
-        assert!(
-            matches!(done.result, Ok(Response::Posted(_))),
-            "{:?}",
-            done.result
-        );
-        lat.push(sent[done.ticket as usize].elapsed());
-    }
-    lat
 }
 
 /// The paced test's figures.
@@ -286,17 +243,15 @@ struct Paced {
     label: String,
     rate: usize,
     secs: usize,
-    from_schedule: Latencies,
-    from_call: Latencies,
+    latency: PacedLatencies,
     batches: Batches,
-    backlog_max: u64,
+    others: Option<f64>,
 }
 
 /// Offers `rate` posts/s from [`RATE_THREADS`] threads, each on a fixed schedule, for
-/// `secs` seconds after a [`WARM_UP`] that is not recorded. Latency is measured both from
-/// the call and from the scheduled time (which also counts a poster running late).
-/// `search_delay` overrides Ember's default (a diagnostic: a delay longer than the test keeps
-/// full-text indexing off the writer during it).
+/// `secs` seconds after a [`WARM_UP`] that is not recorded. `search_delay` overrides
+/// Ember's default (a diagnostic: a delay longer than the test keeps full-text indexing off
+/// the writer during it).
 fn run_paced(
     path: &Path,
     vocab: &Vocabulary,
@@ -304,6 +259,7 @@ fn run_paced(
     secs: usize,
     search_delay: Option<Duration>,
 ) -> Paced {
+    let meter = CpuMeter::start();
     let mut opts = ember_benches::fixture::options(path);
     let label = match search_delay {
         None => "Ember defaults".to_string(),
@@ -319,82 +275,42 @@ fn run_paced(
     let t0 = Instant::now() + Duration::from_millis(10);
     let record_from = t0 + WARM_UP;
     let end = record_from + Duration::from_secs(secs as u64);
-    let before = std::sync::Mutex::new(None);
-    let backlog_max = std::sync::atomic::AtomicU64::new(0);
-    let (from_schedule, from_call) = std::thread::scope(|s| {
-        s.spawn(|| {
+    let (before, latency) = std::thread::scope(|s| {
+        let before = s.spawn(|| {
             std::thread::sleep(record_from - Instant::now());
-            *before.lock().unwrap() = Some(engine.stats());
-            while Instant::now() < end {
-                backlog_max.fetch_max(
-                    engine.stats().search_backlog,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            engine.stats()
         });
         let handles: Vec<_> = (0..RATE_THREADS)
             .map(|t| {
                 let (engine, world) = (&engine, &world);
                 let first = t0 + period * t as u32 / RATE_THREADS as u32;
-                s.spawn(move || {
-                    paced_poster(engine, world, vocab, t, first, period, record_from, end)
-                })
+                let schedule = Schedule {
+                    first,
+                    period,
+                    record_from,
+                    end,
+                };
+                s.spawn(move || paced_poster(engine, world, vocab, t, schedule))
             })
             .collect();
-        let (mut a, mut b) = (Latencies::default(), Latencies::default());
+        let mut all = PacedLatencies::default();
         for h in handles {
-            let (x, y) = h.join().expect("paced poster");
-            a.merge(x);
-            b.merge(y);
+            let one = h.join().expect("paced poster");
+            all.from_schedule.merge(one.from_schedule);
+            all.from_call.merge(one.from_call);
         }
-        (a, b)
+        (before.join().expect("stats thread"), all)
     });
-    let batches = Batches::between(
-        before.lock().unwrap().as_ref().expect("stats"),
-        &engine.stats(),
-    );
+    let batches = Batches::between(&before, &engine.stats());
     engine.close();
     Paced {
         label,
         rate,
         secs,
-        from_schedule,
-        from_call,
+        latency,
         batches,
-        backlog_max: backlog_max.into_inner(),
+        others: meter.others_percent(),
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn paced_poster(
-    engine: &Engine,
-    world: &World,
-    vocab: &Vocabulary,
-    t: usize,
-    first: Instant,
-    period: Duration,
-    record_from: Instant,
-    end: Instant,
-) -> (Latencies, Latencies) {
-    let mut rng = StdRng::seed_from_u64(200 + t as u64);
-    let (mut from_schedule, mut from_call) = (Latencies::default(), Latencies::default());
-    let mut due = first;
-    while due < end {
-        let post = world.post(t, vocab, &mut rng);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
-        let called = Instant::now();
-        engine.post(post).expect("paced post");
-        let acked = Instant::now();
-        if due >= record_from {
-            from_schedule.push(acked - due);
-            from_call.push(acked - called);
-        }
-        due += period;
-    }
-    (from_schedule, from_call)
 }
 
 fn print_paced(p: &mut Paced) {
@@ -414,9 +330,10 @@ fn print_paced(p: &mut Paced) {
         "p99.9 ms",
         "max ms",
     ]);
+    let l = &mut p.latency;
     for (name, l) in [
-        ("call", &mut p.from_call),
-        ("schedule", &mut p.from_schedule),
+        ("call", &mut l.from_call),
+        ("schedule", &mut l.from_schedule),
     ] {
         t.row(vec![
             name.into(),
@@ -430,11 +347,11 @@ fn print_paced(p: &mut Paced) {
     print!("{}", t.render());
     let b = p.batches;
     println!(
-        "\ntransactions {}, avg batch {:.2}, checkpoints during the test {}, largest search backlog seen {}",
+        "\ntransactions {}, avg batch {:.2}, checkpoints during the test {}, others' CPU {}%",
         b.transactions,
         b.average(),
         b.checkpoints,
-        p.backlog_max
+        p.others.map_or("–".into(), |o| format!("{o:.0}"))
     );
 }
 
@@ -448,20 +365,12 @@ fn ratio(name: &str, runs: &[Run], a: &str, b: &str, target: f64) {
     }
 }
 
-fn scratch(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.db"))
-}
-
-fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-}
-
 /// The runs of one process, each on its own new database in a scratch directory.
 struct Bench {
     dir: tempfile::TempDir,
     posts: usize,
+    /// Before each mode, wait for the rest of the machine to use at most this much CPU.
+    quiet_percent: f64,
     runs: Vec<Run>,
 }
 
@@ -471,9 +380,18 @@ impl Bench {
         if !wanted(name) {
             return;
         }
-        let path = scratch(self.dir.path(), name);
+        let path = self.dir.path().join(format!("{name}.db"));
         eprintln!("{name}: {} posts...", self.posts);
-        let run = f(&path);
+        let quiet = wait_for_quiet(self.quiet_percent, QUIET_MAX_WAIT);
+        if quiet.is_some_and(|q| q > self.quiet_percent) {
+            eprintln!(
+                "  the machine is busy ({:.0}% used by others); running anyway",
+                quiet.unwrap_or(0.0)
+            );
+        }
+        let meter = CpuMeter::start();
+        let mut run = f(&path);
+        run.others = meter.others_percent();
         eprintln!("  {:.0} posts/s", run.rate());
         if !keep {
             remove_db(&path);
@@ -502,6 +420,7 @@ fn main() {
     let mut b = Bench {
         dir: tempfile::tempdir_in(ember_benches::bench_data_dir()).expect("scratch dir"),
         posts,
+        quiet_percent: env_usize("EMBER_BENCH_QUIET_PERCENT", 10) as f64,
         runs: Vec::new(),
     };
     b.step("naive", false, |p| run_naive(p, posts, v));
@@ -511,12 +430,14 @@ fn main() {
     for threads in [1usize, 4, 16] {
         let mode = format!("ember-{threads} (blocking posters)");
         b.step(&format!("ember-{threads}"), false, |p| {
-            run_ember(p, mode, posts, |e, w| blocking(e, w, v, posts, threads))
+            run_ember(p, mode, posts, |e, w| {
+                blocking_posters(e, w, v, posts, threads)
+            })
         });
     }
     let mode = format!("pipelined ({IN_FLIGHT} in flight)");
     b.step("pipelined", true, |p| {
-        run_ember(p, mode, posts, |e, w| pipelined(e, w, v, posts))
+        run_ember(p, mode, posts, |e, w| pipelined(e, w, v, posts, IN_FLIGHT))
     });
     let mut batches = b.ember_batches();
     // Extra raw batch sizes, e.g. EMBER_BENCH_RAW_BATCHES=6,16 (for experiments).
@@ -533,12 +454,14 @@ fn main() {
         });
     }
     print_runs(&mut b.runs, posts);
-    let pipelined_db = scratch(b.dir.path(), "pipelined");
+    let pipelined_db = b.dir.path().join("pipelined.db");
     if wanted("paced") && pipelined_db.exists() {
         eprintln!("paced: {rate} posts/s for {rate_secs} s...");
+        wait_for_quiet(b.quiet_percent, QUIET_MAX_WAIT);
         print_paced(&mut run_paced(&pipelined_db, v, rate, rate_secs, None));
         // Longer than the test: the writer does not index during it.
         let defer = Duration::from_secs(rate_secs as u64 + 60);
+        wait_for_quiet(b.quiet_percent, QUIET_MAX_WAIT);
         print_paced(&mut run_paced(
             &pipelined_db,
             v,
@@ -562,6 +485,7 @@ fn print_runs(runs: &mut [Run], posts: usize) {
         "KiB written/post",
         "checkpoints",
         "db+wal MB",
+        "others' CPU %",
     ]);
     for r in runs.iter_mut() {
         t.row(r.cells());

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use ember_benches::fixture::{World, options};
-use ember_benches::measure::{Latencies, ms};
+use ember_benches::measure::{CpuMeter, Latencies, ms, wait_for_quiet};
 use ember_benches::text::{COMMON_RANK, RARE_RANK, Vocabulary};
 use ember_benches::{corpus, env_usize};
 use ember_engine::{ClientMessageId, Engine, NewPost, RoomId, UserId};
@@ -175,10 +175,20 @@ fn main() {
     let fx = Fixture::open(env_usize("EMBER_BENCH_CORPUS", 1_000_000));
     let vocab = Vocabulary::standard();
     describe(&fx, &vocab);
+    // Wait (up to 2 minutes) for other processes to leave the CPUs alone, and say how busy
+    // they kept the machine during the measurements.
+    wait_for_quiet(
+        env_usize("EMBER_BENCH_QUIET_PERCENT", 10) as f64,
+        Duration::from_secs(120),
+    );
+    let meter = CpuMeter::start();
     let mut c = Criterion::default().configure_from_args();
     bench_replay(&mut c, &fx);
     bench_search(&mut c, &fx, &vocab);
     searchable(&fx, env_usize("EMBER_BENCH_PROBES", 50));
+    if let Some(others) = meter.others_percent() {
+        println!("other processes used {others:.0}% of the machine's CPUs during the measurements");
+    }
     fx.engine.close();
     c.final_summary();
 }

@@ -3,16 +3,19 @@
 //! It is written with [`ember_engine::RawStore`] (Ember's schema, 1000 posts per
 //! transaction, full-text indexed after each batch) into `target/bench-data/`, and marked
 //! complete with a `.done` file so that an interrupted build is started over, not reused.
+//! Its name carries a fingerprint of the schema the engine creates today, so that a changed
+//! schema (even one edited in place, without a new `SCHEMA_VERSION`) gets a new corpus.
 //! Every run of the read benchmarks posts a few probe messages into it, so it grows by
 //! about 50 messages per run.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::fixture::{Checkpointer, IndexPolicy, db_bytes, drive_raw, new_raw};
+use crate::fixture::{Checkpointer, IndexPolicy, db_bytes, drive_raw, new_engine, new_raw};
 use crate::text::Vocabulary;
 
 /// Bump when the corpus's content or layout changes, so that old caches are not reused.
@@ -24,8 +27,12 @@ const CHUNK: usize = 100_000;
 /// The path of the cached corpus of `messages` messages, building it first when missing.
 pub fn ensure(messages: usize) -> PathBuf {
     let dir = crate::bench_data_dir();
-    let path = dir.join(format!("corpus-{messages}-v{CORPUS_VERSION}.db"));
-    let done = dir.join(format!("corpus-{messages}-v{CORPUS_VERSION}.done"));
+    let stem = format!(
+        "corpus-{messages}-{:016x}-v{CORPUS_VERSION}",
+        schema_fingerprint()
+    );
+    let path = dir.join(format!("{stem}.db"));
+    let done = dir.join(format!("{stem}.done"));
     if done.exists() && path.exists() {
         return path;
     }
@@ -42,6 +49,32 @@ pub fn ensure(messages: usize) -> PathBuf {
     );
     std::fs::write(&done, format!("{messages} messages\n")).expect("write corpus marker");
     path
+}
+
+/// A hash of the schema (`sqlite_master.sql`) of a new, empty Ember database.
+fn schema_fingerprint() -> u64 {
+    let dir = tempfile::tempdir_in(crate::bench_data_dir()).expect("scratch dir");
+    let path = dir.path().join("schema.db");
+    let (engine, _) = new_engine(&path);
+    engine.close();
+    let conn = rusqlite::Connection::open(&path).expect("open schema probe");
+    let mut stmt = conn
+        .prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name")
+        .expect("read schema");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .expect("read schema");
+    let mut h = DefaultHasher::new();
+    for row in rows {
+        row.expect("schema row").hash(&mut h);
+    }
+    h.finish()
 }
 
 fn build(path: &std::path::Path, messages: usize) {

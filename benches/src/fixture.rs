@@ -238,6 +238,13 @@ pub fn bytes_written(name: Option<&str>) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// Deletes the database at `path` with its WAL and shared-memory files.
+pub fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
 /// Size in bytes of the database file plus its WAL.
 pub fn db_bytes(path: &Path) -> u64 {
     let wal = PathBuf::from(format!("{}-wal", path.display()));

@@ -11,12 +11,15 @@
 //! - [`fixture`]: Ember set-up (users, rooms), the `RawStore` driver, a background WAL
 //!   checkpointer for raw runs, and waiting for the full-text backlog to drain;
 //! - [`corpus`]: the cached 1M-message database for the read benchmarks;
+//! - [`drive`]: posting through an engine (blocking posters, a pipeline with many posts in
+//!   flight, posters on a fixed schedule), measuring acknowledgement latency;
 //! - [`measure`]: latency percentiles and table printing.
 //!
 //! Sizes come from environment variables (see [`env_usize`]) so that every bench can be
 //! smoke-run quickly, e.g. `EMBER_BENCH_MESSAGES=20000`.
 
 pub mod corpus;
+pub mod drive;
 pub mod fixture;
 pub mod measure;
 pub mod naive;
@@ -51,5 +54,5 @@ pub fn bench_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let dir = target.join("bench-data");
     std::fs::create_dir_all(&dir).expect("cannot create target/bench-data");
-    dir
+    dir.canonicalize().unwrap_or(dir)
 }

@@ -1,6 +1,6 @@
-//! Latency percentiles and plain-text tables.
+//! Latency percentiles, plain-text tables, and how busy the rest of the machine was.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A set of latency samples.
 #[derive(Clone, Debug, Default)]
@@ -111,6 +111,76 @@ impl Table {
     }
 }
 
+/// Measures how much CPU the rest of the machine (other processes, and time stolen by the
+/// hypervisor) used while a run of this process went on, from Linux's `/proc`: on a shared
+/// machine this tells a disturbed run from a clean one.
+pub struct CpuMeter {
+    at: Instant,
+    busy: Option<u64>,
+    own: Option<u64>,
+}
+
+impl CpuMeter {
+    /// Starts measuring.
+    pub fn start() -> Self {
+        Self {
+            at: Instant::now(),
+            busy: machine_busy_ticks(),
+            own: own_ticks(),
+        }
+    }
+
+    /// Percent of all the machine's CPUs that others kept busy since [`CpuMeter::start`];
+    /// `None` where `/proc` does not tell.
+    pub fn others_percent(&self) -> Option<f64> {
+        let busy = machine_busy_ticks()?.checked_sub(self.busy?)?;
+        let own = own_ticks()?.checked_sub(self.own?)?;
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let ticks = self.at.elapsed().as_secs_f64() * TICKS_PER_SECOND * cpus;
+        Some((busy.saturating_sub(own) as f64 / ticks * 100.0).min(100.0))
+    }
+}
+
+/// Waits until the rest of the machine used at most `percent` of its CPUs over one second
+/// (other processes, or the kernel still writing back a previous run's data), or until
+/// `max_wait` has passed. Returns the last reading (`None` where `/proc` does not tell).
+pub fn wait_for_quiet(percent: f64, max_wait: Duration) -> Option<f64> {
+    let until = Instant::now() + max_wait;
+    loop {
+        let meter = CpuMeter::start();
+        std::thread::sleep(Duration::from_secs(1));
+        let others = meter.others_percent();
+        if others.is_none_or(|o| o <= percent) || Instant::now() >= until {
+            return others;
+        }
+    }
+}
+
+/// Linux's `USER_HZ`, the unit of `/proc/stat` and `/proc/self/stat`.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// user + nice + system + irq + softirq + steal of all CPUs, from `/proc/stat`.
+fn machine_busy_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    Some(f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)? + f.get(7)?)
+}
+
+/// utime + stime of this process, from `/proc/self/stat`.
+fn own_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses: state is the first, utime
+    // and stime the 12th and 13th.
+    let rest: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(rest.get(11)?.parse::<u64>().ok()? + rest.get(12)?.parse::<u64>().ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +195,16 @@ mod tests {
         assert_eq!(l.percentile(99.0), Duration::from_millis(99));
         assert_eq!(l.max(), Duration::from_millis(100));
         assert_eq!(Latencies::default().percentile(99.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn cpu_meter_reads_proc_on_linux() {
+        let m = CpuMeter::start();
+        std::thread::sleep(Duration::from_millis(30));
+        if cfg!(target_os = "linux") {
+            let p = m.others_percent().expect("linux has /proc");
+            assert!((0.0..=100.0).contains(&p), "{p}");
+        }
     }
 
     #[test]
