@@ -202,6 +202,10 @@ impl Plugin for CPlugin {
         }
     }
 
+    fn wants_events(&self) -> bool {
+        self.on_event.is_some()
+    }
+
     fn on_event(&self, event: &Event) {
         if let Some(on_event) = self.on_event {
             let e = ember_event::from_event(event);

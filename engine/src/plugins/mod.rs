@@ -82,6 +82,12 @@ pub trait Plugin: Send + Sync + 'static {
     /// delivery to subscribers.
     fn on_event(&self, _event: &Event) {}
 
+    /// Whether [`Plugin::on_event`] wants events at all; a plugin that answers false is
+    /// never sent any (no thread wake-up per event). Asked once, at registration.
+    fn wants_events(&self) -> bool {
+        true
+    }
+
     /// The slash commands this plugin handles; asked once, at registration.
     fn commands(&self) -> Vec<CommandSpec> {
         Vec::new()
@@ -113,6 +119,7 @@ pub struct PluginStatus {
 struct Entry {
     plugin: Box<dyn Plugin>,
     name: String,
+    wants_events: bool,
     enabled: AtomicBool,
     fault: Mutex<Option<String>>,
 }
@@ -149,6 +156,7 @@ impl Plugins {
             return Err(Error::validation("plugin", "name is empty"));
         }
         let entry = Arc::new(Entry {
+            wants_events: plugin.wants_events(),
             plugin,
             name,
             enabled: AtomicBool::new(true),
@@ -167,8 +175,11 @@ impl Plugins {
             // Stable: equal priorities keep registration order.
             handlers.sort_by_key(|h| std::cmp::Reverse(h.priority));
         }
+        let wants_events = entry.wants_events;
         self.entries.write().push(entry);
-        self.start_event_thread();
+        if wants_events {
+            self.start_event_thread();
+        }
         Ok(())
     }
 
@@ -185,8 +196,8 @@ impl Plugins {
                 for event in rx {
                     let Some(host) = host.upgrade() else { return };
                     let entries = host.entries.read().clone();
-                    for entry in entries {
-                        guard(&entry, host.budget, "on_event", |p| {
+                    for entry in entries.iter().filter(|e| e.wants_events) {
+                        guard(entry, host.budget, "on_event", |p| {
                             p.on_event(event.event())
                         });
                     }

@@ -71,6 +71,10 @@ impl Plugin for Sounds {
         "sounds"
     }
 
+    fn wants_events(&self) -> bool {
+        false
+    }
+
     fn commands(&self) -> Vec<CommandSpec> {
         vec![CommandSpec {
             name: "play".into(),

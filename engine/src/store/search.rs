@@ -24,21 +24,24 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> 
     {
         let mut pick = tx.prepare_cached(
             "SELECT p.pos, m.content, m.deleted FROM fts_pending p \
-             LEFT JOIN messages m ON m.pos = p.pos ORDER BY p.pos LIMIT ?1",
+             LEFT JOIN messages m ON m.pos = p.pos ORDER BY p.pos",
         )?;
         let mut remove = tx.prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?;
         let mut add =
             tx.prepare_cached("INSERT INTO messages_fts(rowid, content) VALUES (?1, ?2)")?;
         let mut done = tx.prepare_cached("DELETE FROM fts_pending WHERE pos = ?1")?;
-        let rows = pick.query_map([limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<bool>>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (pos, content, deleted) = row?;
+        // Read the chunk first: the loop below deletes from the table being read.
+        let picked = pick
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<bool>>(2)?,
+                ))
+            })?
+            .take(limit)
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (pos, content, deleted) in picked {
             remove.execute([pos])?;
             if let (Some(content), Some(false)) = (content, deleted) {
                 add.execute(rusqlite::params![pos, content])?;

@@ -27,9 +27,11 @@ pub(crate) enum Command {
     Shutdown,
 }
 
-/// Messages indexed per full-text transaction; small enough that a post arriving meanwhile
-/// waits only briefly.
+/// Messages indexed per full-text transaction while the writer is idle.
 const INDEX_CHUNK: usize = 256;
+/// ... and at least this many while commands are waiting: few, so that they wait only
+/// briefly, but never fewer than the last batch wrote, so that indexing keeps up.
+const INDEX_CHUNK_BUSY: usize = 32;
 
 pub(crate) fn spawn(
     conn: Connection,
@@ -49,6 +51,7 @@ pub(crate) fn spawn(
         max_batch: opts.max_batch.max(1),
         search_delay: opts.search_delay,
         // Whatever a previous run left unindexed is due at once.
+        last_batch: 0,
         index_due_since: Some(
             Instant::now()
                 .checked_sub(opts.search_delay)
@@ -74,6 +77,8 @@ struct Writer {
     search_delay: Duration,
     /// When the oldest message not yet in the full-text index was acknowledged.
     index_due_since: Option<Instant>,
+    /// Commands in the last batch.
+    last_batch: usize,
 }
 
 impl Writer {
@@ -152,14 +157,18 @@ impl Writer {
                 stop = true;
             }
         }
+        self.last_batch = done.len();
         let failed = done.iter().filter(|(_, r)| r.is_err()).count() as u64;
         if !done.is_empty() {
             self.stats.batch(done.len() as u64, failed);
         }
         if let Err(e) = &committed {
             log::error!("group commit failed: {e}");
-        } else if fx.fts_dirty && self.index_due_since.is_none() {
-            self.index_due_since = Some(Instant::now());
+        } else if fx.fts_queued > 0 {
+            self.stats
+                .search_backlog
+                .fetch_add(fx.fts_queued, Ordering::Relaxed);
+            self.index_due_since.get_or_insert_with(Instant::now);
         }
         for (reply, result) in done {
             reply(match (&committed, result) {
@@ -188,7 +197,12 @@ impl Writer {
             if !due {
                 return;
             }
-            match search::index_pending(&mut self.conn, INDEX_CHUNK) {
+            let chunk = if rx.is_empty() {
+                INDEX_CHUNK
+            } else {
+                (self.last_batch + 8).clamp(INDEX_CHUNK_BUSY, INDEX_CHUNK)
+            };
+            match search::index_pending(&mut self.conn, chunk) {
                 Ok(0) => {
                     self.index_due_since = None;
                     self.stats.search_backlog.store(0, Ordering::Relaxed);
@@ -226,14 +240,14 @@ fn run_in_savepoint(
     cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
     let mut sp = tx.savepoint()?;
-    let (changes, fts_dirty) = (cx.fx.changes.len(), cx.fx.fts_dirty);
+    let (changes, fts_queued) = (cx.fx.changes.len(), cx.fx.fts_queued);
     let result = commands::apply(&sp, op, cx);
     if result.is_ok() {
         sp.commit()?;
     } else {
         sp.rollback()?;
         cx.fx.changes.truncate(changes);
-        cx.fx.fts_dirty = fts_dirty;
+        cx.fx.fts_queued = fts_queued;
     }
     result
 }

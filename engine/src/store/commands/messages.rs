@@ -45,7 +45,7 @@ fn message_by_key(conn: &Connection, pos: i64) -> Result<Message> {
 fn queue_for_index(conn: &Connection, pos: i64, fx: &mut Effects) -> Result<()> {
     conn.prepare_cached("INSERT OR IGNORE INTO fts_pending(pos) VALUES (?1)")?
         .execute([pos])?;
-    fx.fts_dirty = true;
+    fx.fts_queued += 1;
     Ok(())
 }
 

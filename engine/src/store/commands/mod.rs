@@ -110,8 +110,8 @@ pub(crate) enum Outcome {
 /// Side effects of a batch that the writer acts on after COMMIT.
 #[derive(Default)]
 pub(crate) struct Effects {
-    /// Messages were queued for full-text indexing.
-    pub fts_dirty: bool,
+    /// Messages queued for full-text indexing.
+    pub fts_queued: u64,
     /// What subscribers must hear about, in commit order.
     pub changes: Vec<Change>,
 }

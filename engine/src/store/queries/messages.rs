@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::engine::{MAX_CHANGES_PAGE, MAX_PAGE};
 use crate::error::{Error, Result};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Changes, Message};
@@ -9,12 +10,17 @@ use crate::store::access;
 use crate::store::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM, MESSAGE_JOINS};
 use crate::store::search::fts_query;
 
+/// The first `take` rows. Page sizes are not bound as `LIMIT ?`: a bound limit makes
+/// SQLite re-prepare the statement on every call. The SQL carries a fixed cap instead, and
+/// rows past `take` are never stepped.
 fn collect(
     stmt: &mut rusqlite::CachedStatement<'_>,
     params: impl rusqlite::Params,
+    take: usize,
 ) -> Result<Vec<Message>> {
     Ok(stmt
         .query_map(params, rows::message)?
+        .take(take)
         .collect::<rusqlite::Result<_>>()?)
 }
 
@@ -34,9 +40,9 @@ pub(crate) fn before(
     let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} \
-         WHERE m.room_key = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT ?3"
+         WHERE m.room_key = ?1 AND m.seq < ?2 ORDER BY m.seq DESC LIMIT {MAX_PAGE}"
     ))?;
-    let mut page = collect(&mut stmt, params![room.key, before, limit as i64])?;
+    let mut page = collect(&mut stmt, params![room.key, before], limit)?;
     page.reverse();
     Ok(page)
 }
@@ -59,12 +65,10 @@ pub(crate) fn around(
     let mut page = before(conn, user, room_id, Some(seq as u64), n)?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} \
-         WHERE m.room_key = ?1 AND m.seq >= ?2 ORDER BY m.seq LIMIT ?3"
+         WHERE m.room_key = ?1 AND m.seq >= ?2 ORDER BY m.seq LIMIT {}",
+        MAX_PAGE + 1
     ))?;
-    page.extend(collect(
-        &mut stmt,
-        params![room.key, clamp(seq), n as i64 + 1],
-    )?);
+    page.extend(collect(&mut stmt, params![room.key, clamp(seq)], n + 1)?);
     Ok(page)
 }
 
@@ -82,9 +86,10 @@ pub(crate) fn changes_since(
     let since = since.min(i64::MAX as u64) as i64;
     let mut stmt = snapshot.prepare_cached(&format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} \
-         WHERE m.room_key = ?1 AND m.change_seq > ?2 ORDER BY m.change_seq LIMIT ?3"
+         WHERE m.room_key = ?1 AND m.change_seq > ?2 ORDER BY m.change_seq LIMIT {}",
+        MAX_CHANGES_PAGE + 1
     ))?;
-    let mut messages = collect(&mut stmt, params![room.key, since, limit as i64 + 1])?;
+    let mut messages = collect(&mut stmt, params![room.key, since], limit + 1)?;
     drop(stmt);
     let more = messages.len() > limit;
     messages.truncate(limit);
@@ -112,9 +117,9 @@ pub(crate) fn search(
          JOIN messages m ON m.pos = f.rowid {MESSAGE_JOINS} \
          JOIN memberships mb ON mb.room_key = m.room_key AND mb.user_key = ?2 \
          WHERE messages_fts MATCH ?1 AND m.deleted = 0 \
-         ORDER BY f.rowid DESC LIMIT ?3"
+         ORDER BY f.rowid DESC LIMIT {MAX_PAGE}"
     ))?;
-    collect(&mut stmt, params![query, actor.key, limit as i64])
+    collect(&mut stmt, params![query, actor.key], limit)
 }
 
 /// One message, for a member of its room.
