@@ -81,7 +81,9 @@ fn fan_out_latency(subscribers: usize, messages: usize) -> Latencies {
     let mut pipeline = engine.pipeline().with_notify(move || {
         *stamp.lock() = Some(Instant::now());
     });
-    let readers = 2;
+    // One reader thread takes every subscriber's event in turn, as a server's event loop
+    // would; `EMBER_BENCH_READERS` spreads them over more threads.
+    let readers = env_usize("EMBER_BENCH_READERS", 1).max(1);
     let mut groups: Vec<Vec<Subscription>> = (0..readers).map(|_| Vec::new()).collect();
     for (i, s) in subs.into_iter().enumerate() {
         groups[i % readers].push(s);

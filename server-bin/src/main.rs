@@ -1,11 +1,12 @@
-//! `ember-server`: the standalone WebSocket server. Not built yet (see the ember-server
-//! issue); until then the binary says so and exits with status 2.
+//! `ember-server`: the standalone Ember chat server and its admin commands.
+
+use clap::Parser;
 
 fn main() {
-    eprintln!(
-        "ember-server {}: the WebSocket server is not implemented yet; \
-         use the ember-engine library directly for now",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(2);
+    let cli = ember_server::cli::Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    if let Err(e) = ember_server::cli::run(cli) {
+        eprintln!("ember-server: {e}");
+        std::process::exit(1);
+    }
 }

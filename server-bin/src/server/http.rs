@@ -1,0 +1,354 @@
+//! The HTTP/1.1 side of the port: reading one request with `httparse`, writing one
+//! response, and the WebSocket upgrade answer. Every connection serves one request.
+
+use std::io::{self, Read, Write};
+
+use mio::net::TcpStream;
+use serde_json::Value;
+
+use super::protocol::Problem;
+
+/// Largest request head accepted.
+const MAX_HEAD: usize = 16 * 1024;
+/// Largest request body accepted (bigger ones get 413).
+pub const MAX_BODY: usize = 64 * 1024;
+/// Most headers in a request.
+const MAX_HEADERS: usize = 32;
+
+/// A parsed request.
+#[derive(Debug)]
+pub struct Request {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path without the query.
+    pub path: String,
+    /// The query string, without `?`.
+    pub query: String,
+    /// Headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header with this (lower-case) name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A query parameter, percent-decoded.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| percent_decode(v))
+        })
+    }
+}
+
+/// A response.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Content type of the body.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A JSON response.
+    pub fn json(status: u16, value: &Value) -> Self {
+        Self {
+            status,
+            content_type: "application/json",
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    /// A plain text or other typed response.
+    pub fn typed(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            content_type,
+            body: body.into(),
+        }
+    }
+
+    /// The API's JSON error.
+    pub fn problem(p: &Problem) -> Self {
+        Self::json(p.code.http_status(), &p.http_body())
+    }
+
+    /// The bytes on the wire (the connection closes after it).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+             Connection: close\r\nCache-Control: no-store\r\n\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+/// Where an HTTP connection is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HttpState {
+    /// Reading the request.
+    Reading,
+    /// The request went to the engine or a worker; the answer comes later.
+    Waiting,
+    /// Writing the response; then close.
+    Writing,
+    /// Writing the `101 Switching Protocols` answer; then become a WebSocket.
+    Upgrading,
+}
+
+/// A connection speaking HTTP.
+pub struct HttpConn {
+    /// The socket.
+    pub stream: TcpStream,
+    /// Bytes received and not yet parsed into a request.
+    pub inbuf: Vec<u8>,
+    /// The response being written.
+    pub out: Vec<u8>,
+    /// How much of `out` is written.
+    pub written: usize,
+    /// Where it is.
+    pub state: HttpState,
+    /// For [`HttpState::Upgrading`]: who the WebSocket belongs to.
+    pub upgrade: Option<ember_engine::User>,
+}
+
+/// What reading produced.
+pub enum Parsed {
+    /// Need more bytes.
+    Partial,
+    /// A whole request; any bytes after it stay in `inbuf`.
+    Request(Request),
+    /// Answer with this and close.
+    Reject(Response),
+    /// The peer hung up or the socket failed.
+    Closed,
+}
+
+impl HttpConn {
+    /// A fresh connection.
+    pub fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            inbuf: Vec::new(),
+            out: Vec::new(),
+            written: 0,
+            state: HttpState::Reading,
+            upgrade: None,
+        }
+    }
+
+    /// Reads what is available and tries to parse a request.
+    pub fn read_request(&mut self) -> Parsed {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return Parsed::Closed,
+                Ok(n) => {
+                    self.inbuf.extend_from_slice(&chunk[..n]);
+                    if self.inbuf.len() > MAX_HEAD + MAX_BODY + 4096 {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Parsed::Closed,
+            }
+        }
+        parse(&mut self.inbuf)
+    }
+
+    /// Starts writing `bytes`; `state` says what happens once they are out.
+    pub fn respond(&mut self, bytes: Vec<u8>, state: HttpState) {
+        self.out = bytes;
+        self.written = 0;
+        self.state = state;
+    }
+
+    /// Writes what it can. `Ok(true)` once everything is out.
+    pub fn write_out(&mut self) -> io::Result<bool> {
+        while self.written < self.out.len() {
+            match self.stream.write(&self.out[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Parses one request from the front of `buf`, removing its bytes.
+fn parse(buf: &mut Vec<u8>) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Parsed::Reject(reject(431, "request head too large\n"));
+        }
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(e) => {
+            return Parsed::Reject(reject(400, format!("bad request: {e}\n")));
+        }
+    };
+    let target = req.path.unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let headers: Vec<(String, String)> = req
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).trim().to_owned();
+            (h.name.to_ascii_lowercase(), value)
+        })
+        .collect();
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .map(|(_, v)| v.parse::<usize>());
+    let length = match length {
+        None => 0,
+        Some(Ok(n)) if n <= MAX_BODY => n,
+        Some(Ok(_)) => {
+            return Parsed::Reject(reject(413, "body too large\n"));
+        }
+        Some(Err(_)) => {
+            return Parsed::Reject(reject(400, "bad content-length\n"));
+        }
+    };
+    if headers.iter().any(|(n, _)| n == "transfer-encoding") {
+        return Parsed::Reject(reject(411, "send a content-length\n"));
+    }
+    if buf.len() < head_len + length {
+        return Parsed::Partial;
+    }
+    let request = Request {
+        method: req.method.unwrap_or("GET").to_owned(),
+        path: path.to_owned(),
+        query: query.to_owned(),
+        headers,
+        body: buf[head_len..head_len + length].to_vec(),
+    };
+    buf.drain(..head_len + length);
+    Parsed::Request(request)
+}
+
+/// The `101` answer to a valid WebSocket upgrade request, or why it is not one.
+pub fn upgrade_response(req: &Request) -> Result<Vec<u8>, Response> {
+    let upgrade = req.header("upgrade").unwrap_or("");
+    let version = req.header("sec-websocket-version").unwrap_or("");
+    let key = req.header("sec-websocket-key");
+    let (true, "13", Some(key)) = (upgrade.eq_ignore_ascii_case("websocket"), version, key) else {
+        return Err(reject(400, "expected a WebSocket upgrade (version 13)"));
+    };
+    let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    Ok(format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    )
+    .into_bytes())
+}
+
+/// A JSON error for a request that could not be read.
+fn reject(status: u16, message: impl Into<String>) -> Response {
+    let message: String = message.into();
+    let body = serde_json::json!({"error": {"code": "bad_request", "message": message.trim()}});
+    Response::json(status, &body)
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        503 => "Service Unavailable",
+        _ => "Internal Server Error",
+    }
+}
+
+/// Decodes `%XX` escapes and `+` in a query value.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_request_with_body_and_query() {
+        let mut buf =
+            b"POST /api/x?token=a%20b&n=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcEXTRA"
+                .to_vec();
+        let Parsed::Request(r) = parse(&mut buf) else {
+            panic!("not parsed")
+        };
+        assert_eq!(r.path, "/api/x");
+        assert_eq!(r.param("token").as_deref(), Some("a b"));
+        assert_eq!(r.body, b"abc");
+        assert_eq!(buf, b"EXTRA");
+    }
+
+    #[test]
+    fn partial_until_body_complete_and_rejects_big_bodies() {
+        let mut buf = b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab".to_vec();
+        assert!(matches!(parse(&mut buf), Parsed::Partial));
+        let mut big = b"POST / HTTP/1.1\r\nContent-Length: 999999\r\n\r\n".to_vec();
+        assert!(matches!(parse(&mut big), Parsed::Reject(r) if r.status == 413));
+    }
+
+    #[test]
+    fn percent_decode_handles_bad_escapes() {
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%41+b"), "A b");
+    }
+}

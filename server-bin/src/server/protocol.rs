@@ -1,0 +1,315 @@
+//! The JSON frames of the WebSocket protocol (see `docs/protocol.md`): what clients send,
+//! and the encoders of what the server sends.
+
+use ember_engine::{Error, Event, Message, RoomSummary, User};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The `ref` a client may attach to any frame: echoed verbatim in the reply.
+pub type Ref = Option<Value>;
+
+/// A frame from a client.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Start receiving a room's events, after replaying the changes since a cursor.
+    Subscribe {
+        room_id: String,
+        #[serde(default)]
+        since: Option<u64>,
+        #[serde(default)]
+        epoch: Option<String>,
+    },
+    /// Stop receiving a room's events.
+    Unsubscribe { room_id: String },
+    /// Post a message (exactly once per client_message_id).
+    Post {
+        room_id: String,
+        client_message_id: String,
+        content: String,
+    },
+    /// Replace a message's content.
+    Edit { message_id: String, content: String },
+    /// Delete a message.
+    Delete { message_id: String },
+    /// A page of history, ascending.
+    History {
+        room_id: String,
+        #[serde(default)]
+        before: Option<u64>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Typing started or stopped.
+    Typing { room_id: String, active: bool },
+    /// Move the read position.
+    Read { room_id: String, seq: u64 },
+    /// Full-text search in the user's rooms.
+    Search {
+        query: String,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+    /// Application-level keepalive.
+    Ping,
+}
+
+/// A client frame with its `ref`, or why it could not be read (with whatever `ref` could
+/// still be found, so the error can carry it).
+pub fn decode(text: &str) -> Result<(ClientFrame, Ref), (String, Ref)> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| (format!("malformed JSON: {e}"), None))?;
+    let reference = value
+        .get("ref")
+        .filter(|r| r.is_string() || r.is_number())
+        .cloned();
+    match serde_json::from_value::<ClientFrame>(value) {
+        Ok(frame) => Ok((frame, reference)),
+        Err(e) => Err((e.to_string(), reference)),
+    }
+}
+
+/// The JSON object of a message (M in the protocol).
+pub fn message_json(m: &Message) -> Value {
+    json!({
+        "id": m.id.to_string(),
+        "seq": m.seq,
+        "change_seq": m.change_seq,
+        "room_id": m.room_id.to_string(),
+        "creator_id": m.creator_id.to_string(),
+        "client_message_id": m.client_message_id.to_string(),
+        "content": m.content,
+        "created_at": m.created_at,
+        "edited_at": m.edited_at,
+        "deleted": m.deleted,
+        "sound": m.sound,
+        "mentions": m.mentions.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    })
+}
+
+/// The frame announcing a room event, or `None` for events the protocol does not carry.
+pub fn event_frame(event: &Event) -> Option<Value> {
+    Some(match event {
+        Event::MessageCreated(m) | Event::MessageEdited(m) | Event::MessageDeleted(m) => {
+            json!({"type": "message", "message": message_json(m)})
+        }
+        Event::Typing {
+            room_id,
+            user_id,
+            active,
+        } => json!({"type": "typing", "room_id": room_id.to_string(),
+                    "user_id": user_id.to_string(), "active": active}),
+        Event::Presence {
+            room_id,
+            user_id,
+            online,
+        } => json!({"type": "presence", "room_id": room_id.to_string(),
+                    "user_id": user_id.to_string(), "online": online}),
+        Event::Sound {
+            room_id,
+            user_id,
+            message_id,
+            name,
+        } => json!({"type": "sound", "room_id": room_id.to_string(),
+                    "user_id": user_id.to_string(), "message_id": message_id.to_string(),
+                    "name": name}),
+        Event::MembershipChanged {
+            room_id,
+            user_id,
+            joined,
+        } => json!({"type": "membership", "room_id": room_id.to_string(),
+                    "user_id": user_id.to_string(), "joined": joined}),
+        _ => return None,
+    })
+}
+
+/// Encodes a room event as frame bytes; empty for events that have no frame.
+pub fn encode_event(event: &Event) -> Vec<u8> {
+    event_frame(event)
+        .map(|v| v.to_string().into_bytes())
+        .unwrap_or_default()
+}
+
+/// The first frame of every connection.
+pub fn ready(epoch: &str, user: &User, rooms: &[RoomSummary]) -> Value {
+    let rooms: Vec<Value> = rooms
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.room.id.to_string(),
+                "name": r.room.name,
+                "kind": r.room.kind.as_str(),
+                "involvement": r.involvement.as_str(),
+                "unread": r.unread,
+                "last_message_at": r.room.last_message_at,
+                "head_seq": r.room.head_seq,
+            })
+        })
+        .collect();
+    json!({"type": "ready", "epoch": epoch, "user": user_json(user), "rooms": rooms})
+}
+
+/// A user as the protocol shows it.
+pub fn user_json(user: &User) -> Value {
+    json!({"id": user.id.to_string(), "name": user.name, "login": user.login,
+           "role": user.role.as_str()})
+}
+
+/// Adds `ref` to a reply frame when the request carried one.
+pub fn with_ref(mut frame: Value, reference: &Ref) -> Value {
+    if let (Some(r), Some(obj)) = (reference, frame.as_object_mut()) {
+        obj.insert("ref".into(), r.clone());
+    }
+    frame
+}
+
+/// The protocol's error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Code {
+    BadRequest,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Validation,
+    RateLimited,
+    Overloaded,
+    Internal,
+}
+
+impl Code {
+    /// The code's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::BadRequest => "bad_request",
+            Code::Unauthenticated => "unauthenticated",
+            Code::Forbidden => "forbidden",
+            Code::NotFound => "not_found",
+            Code::Validation => "validation",
+            Code::RateLimited => "rate_limited",
+            Code::Overloaded => "overloaded",
+            Code::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status the code maps to.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Code::BadRequest | Code::Validation => 400,
+            Code::Unauthenticated => 401,
+            Code::Forbidden => 403,
+            Code::NotFound => 404,
+            Code::RateLimited => 429,
+            Code::Overloaded => 503,
+            Code::Internal => 500,
+        }
+    }
+}
+
+/// An error a client can act on: a code, words, and for rate limits the wait.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    /// The code.
+    pub code: Code,
+    /// For a person.
+    pub message: String,
+    /// For `rate_limited`.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl Problem {
+    /// A problem with no wait.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            retry_after_ms: None,
+        }
+    }
+
+    /// The `error` frame replying to a request with this `ref`.
+    pub fn frame(&self, reference: &Ref) -> Value {
+        let mut v = json!({"type": "error", "code": self.code.as_str(), "message": self.message});
+        if let (Some(ms), Some(obj)) = (self.retry_after_ms, v.as_object_mut()) {
+            obj.insert("retry_after_ms".into(), ms.into());
+        }
+        with_ref(v, reference)
+    }
+
+    /// The HTTP API's error body.
+    pub fn http_body(&self) -> Value {
+        let mut inner = json!({"code": self.code.as_str(), "message": self.message});
+        if let (Some(ms), Some(obj)) = (self.retry_after_ms, inner.as_object_mut()) {
+            obj.insert("retry_after_ms".into(), ms.into());
+        }
+        json!({ "error": inner })
+    }
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        let code = match &e {
+            Error::Validation { .. } | Error::Rejected { .. } => Code::Validation,
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::Forbidden(_) => Code::Forbidden,
+            Error::NotFound(_) => Code::NotFound,
+            Error::RateLimited { retry_after } => {
+                let mut p = Problem::new(Code::RateLimited, e.to_string());
+                p.retry_after_ms = Some(retry_after.as_millis() as u64);
+                return p;
+            }
+            Error::Overloaded | Error::Closed => Code::Overloaded,
+            _ => Code::Internal,
+        };
+        if code == Code::Internal {
+            log::error!("engine error: {e}");
+            return Problem::new(code, "internal error");
+        }
+        Problem::new(code, e.to_string())
+    }
+}
+
+/// Parses an id sent by a client.
+pub fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
+    text.parse()
+        .map_err(|_| Problem::new(Code::BadRequest, format!("{field} is not a valid id")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_keeps_ref_of_bad_frames() {
+        let (_, r) = decode(r#"{"type":"nope","ref":7}"#).unwrap_err();
+        assert_eq!(r, Some(json!(7)));
+        let (msg, r) = decode("{not json").unwrap_err();
+        assert!(msg.starts_with("malformed JSON"));
+        assert_eq!(r, None);
+    }
+
+    #[test]
+    fn decode_reads_subscribe_with_optional_fields() {
+        let (f, r) = decode(r#"{"type":"subscribe","room_id":"x","ref":"a"}"#).unwrap();
+        assert!(matches!(
+            f,
+            ClientFrame::Subscribe {
+                since: None,
+                epoch: None,
+                ..
+            }
+        ));
+        assert_eq!(r, Some(json!("a")));
+        assert!(decode(r#"{"type":"post","room_id":"x"}"#).is_err());
+    }
+
+    #[test]
+    fn rate_limit_problem_carries_the_wait() {
+        let p = Problem::from(Error::RateLimited {
+            retry_after: std::time::Duration::from_millis(120),
+        });
+        let f = p.frame(&Some(json!(1)));
+        assert_eq!(f["code"], "rate_limited");
+        assert_eq!(f["retry_after_ms"], 120);
+        assert_eq!(f["ref"], 1);
+    }
+}

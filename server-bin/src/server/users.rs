@@ -1,0 +1,163 @@
+//! User-level events (unread counts, rooms joined and left), shared by all of a user's
+//! connections: one engine user subscription per user, not per connection.
+//!
+//! Unread counts are coalesced per room. A count that changed because the user read (the
+//! room's head did not move) goes to every connection of the user at the next sweep; one
+//! that changed because messages arrived goes, at most every [`BUMP_EVERY`], only to
+//! connections not subscribed to that room (subscribers see the messages themselves).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::TryRecvError;
+use ember_engine::{Engine, Event, RoomId, RoomSummary, UserId, UserSubscription};
+use serde_json::{Value, json};
+
+use super::event_loop::Server;
+use super::worker::Who;
+use super::ws::send_json;
+
+/// Unread counts raised by new messages are sent at most this often per user.
+pub const BUMP_EVERY: Duration = Duration::from_secs(2);
+
+/// What the server knows per connected user.
+pub struct UserEntry {
+    sub: Option<UserSubscription>,
+    conns: Vec<Who>,
+    /// Last (unread, head seq) seen per room.
+    seen: HashMap<RoomId, (u64, u64)>,
+    /// Counts raised by new messages, not sent yet.
+    bumps: HashMap<RoomId, u64>,
+    last_bumps: Instant,
+}
+
+/// Every connected user.
+#[derive(Default)]
+pub struct Users {
+    map: HashMap<UserId, UserEntry>,
+}
+
+impl Users {
+    /// Registers a connection of `user` whose room list is `rooms`.
+    pub fn add(&mut self, engine: &Engine, who: Who, user: UserId, rooms: &[RoomSummary]) {
+        let entry = self.map.entry(user).or_insert_with(|| UserEntry {
+            sub: engine.subscribe_user(user).ok(),
+            conns: Vec::new(),
+            seen: rooms
+                .iter()
+                .map(|r| (r.room.id, (r.unread, r.room.head_seq)))
+                .collect(),
+            bumps: HashMap::new(),
+            last_bumps: Instant::now(),
+        });
+        entry.conns.push(who);
+    }
+
+    /// Forgets a connection; the user's subscription ends with their last one.
+    pub fn remove(&mut self, who: Who, user: UserId) {
+        if let Some(entry) = self.map.get_mut(&user) {
+            entry.conns.retain(|c| *c != who);
+            if entry.conns.is_empty() {
+                self.map.remove(&user);
+            }
+        }
+    }
+}
+
+/// A frame for a user's connections; `room` set when subscribers of it may skip it.
+struct Note {
+    frame: Value,
+    skip_subscribers_of: Option<RoomId>,
+}
+
+impl Server {
+    /// Forwards the user-level events that arrived since the last sweep.
+    pub(crate) fn sweep_users(&mut self) {
+        let users: Vec<UserId> = self.users.map.keys().copied().collect();
+        for user in users {
+            let Some(entry) = self.users.map.get_mut(&user) else {
+                continue;
+            };
+            let notes = collect(&self.engine, user, entry);
+            if notes.is_empty() {
+                continue;
+            }
+            for who in entry.conns.clone() {
+                self.with_ws(who, |s, _, w| {
+                    for n in &notes {
+                        let skip = n
+                            .skip_subscribers_of
+                            .is_some_and(|r| w.subs.iter().any(|sub| sub.room == r));
+                        if !skip {
+                            send_json(w, &n.frame);
+                            s.metrics.frames_out += 1;
+                        }
+                    }
+                    true
+                });
+            }
+        }
+    }
+}
+
+/// Drains a user's subscription into coalesced notes.
+fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
+    let mut unread: HashMap<RoomId, (u64, u64)> = HashMap::new();
+    let mut notes = Vec::new();
+    while let Some(sub) = &entry.sub {
+        match sub.events().try_recv() {
+            Ok(e) => match e.event() {
+                Event::Unread {
+                    room_id,
+                    unread: n,
+                    head_seq,
+                } => {
+                    unread.insert(*room_id, (*n, *head_seq));
+                }
+                Event::RoomJoined(r) => notes.push(Note {
+                    frame: json!({"type": "room_joined", "room_id": r.room.id.to_string(),
+                                  "name": r.room.name, "kind": r.room.kind.as_str(),
+                                  "unread": r.unread, "head_seq": r.room.head_seq}),
+                    skip_subscribers_of: None,
+                }),
+                Event::RoomLeft { room_id } => notes.push(Note {
+                    frame: json!({"type": "room_left", "room_id": room_id.to_string()}),
+                    skip_subscribers_of: None,
+                }),
+                Event::Lagged { .. } | Event::Revoked { .. } => entry.sub = None,
+                _ => {}
+            },
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => entry.sub = None,
+        }
+    }
+    if entry.sub.is_none() {
+        entry.sub = engine.subscribe_user(user).ok();
+    }
+    for (room, (n, head)) in unread {
+        let before = entry.seen.insert(room, (n, head));
+        if before == Some((n, head)) {
+            continue;
+        }
+        if before.is_some_and(|(_, h)| h == head) {
+            entry.bumps.remove(&room);
+            notes.push(unread_note(room, n, None));
+        } else {
+            entry.bumps.insert(room, n);
+        }
+    }
+    if !entry.bumps.is_empty() && entry.last_bumps.elapsed() >= BUMP_EVERY {
+        entry.last_bumps = Instant::now();
+        for (room, n) in entry.bumps.drain() {
+            notes.push(unread_note(room, n, Some(room)));
+        }
+    }
+    notes
+}
+
+fn unread_note(room: RoomId, unread: u64, skip_subscribers_of: Option<RoomId>) -> Note {
+    Note {
+        frame: json!({"type": "unread", "room_id": room.to_string(), "unread": unread}),
+        skip_subscribers_of,
+    }
+}

@@ -1,0 +1,37 @@
+mod common;
+
+use common::{Fixture, Server, http, new_id};
+use serde_json::{Value, json};
+
+#[test]
+fn health_metrics_and_the_web_page() {
+    let f = Fixture::new();
+    let server = Server::start(&f, &[]);
+    let (status, body) = http(server.addr, "GET", "/health", &[], b"");
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["status"], "ok");
+    assert!(v["uptime_s"].is_u64());
+
+    let mut c = server.ws(&f.token("ann"));
+    c.send(
+        json!({"type": "post", "room_id": f.room, "client_message_id": new_id(), "content": "hi"}),
+    );
+    c.until("ack");
+    let (status, text) = http(server.addr, "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    for line in [
+        "ember_posts_total 1",
+        "ember_websockets 1",
+        "ember_ack_latency_seconds_count 1",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+    }
+    assert!(text.contains("ember_writer_transactions_total"));
+
+    let (status, page) = http(server.addr, "GET", "/", &[], b"");
+    assert_eq!(status, 200);
+    assert!(page.contains("WebSocket"));
+    let (status, _) = http(server.addr, "GET", "/nope", &[], b"");
+    assert_eq!(status, 404);
+}
