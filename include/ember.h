@@ -1020,6 +1020,22 @@ typedef struct ember_member_list {
   size_t len;
 } ember_member_list;
 
+/**
+ * The entry point a plugin shared library exports, under the name `ember_plugin_entry`:
+ *
+ * ```c
+ * const ember_plugin *ember_plugin_entry(void);
+ * ```
+ *
+ * It returns the plugin's description, or NULL when the plugin cannot start (the host then
+ * refuses it). The struct, its `name` and `commands` must stay valid until the host has
+ * registered it (a `static` is simplest); `user_data` is handed to the engine as with
+ * `ember_engine_register_plugin`. The host calls it once per load, on the loading thread.
+ * A library loaded this way is never unloaded. It calls the `ember_*` functions of the
+ * host process: build it without linking libember (`cc -shared -fPIC`).
+ */
+typedef const struct ember_plugin *(*ember_plugin_entry_fn)(void);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

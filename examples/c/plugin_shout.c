@@ -7,6 +7,14 @@
  *
  * Build: cc -I include examples/c/plugin_shout.c -L target/debug -lember -o plugin_shout
  * Run:   LD_LIBRARY_PATH=target/debug ./plugin_shout /tmp/shout.db
+ *
+ * The same file is also a loadable plugin: built with -DEMBER_PLUGIN_LIBRARY it has no
+ * main() and exports ember_plugin_entry, the entry point ember-server --plugin looks for.
+ * It does not link libember: the host provides the ember_* functions.
+ *
+ * Build: cc -shared -fPIC -DEMBER_PLUGIN_LIBRARY -I include examples/c/plugin_shout.c \
+ *            -o libshout.so
+ * Run:   ember-server serve --plugin ./libshout.so
  */
 #include <ctype.h>
 #include <stdatomic.h>
@@ -88,6 +96,38 @@ static const ember_plugin_command SHOUT_COMMANDS[] = {
     {.name = "shout", .priority = 0, .handler = shout_command},
 };
 
+/* The plugin's description; libember copies it at registration. */
+static ember_plugin shout_plugin(struct shout *state) {
+    ember_plugin plugin = {
+        .abi_version = EMBER_PLUGIN_ABI_VERSION,
+        .struct_size = sizeof(ember_plugin),
+        .name = "shout",
+        .user_data = state,
+        .destroy = shout_destroy,
+        .on_post = shout_on_post,
+        .on_event = shout_on_event,
+        .commands = SHOUT_COMMANDS,
+        .commands_len = sizeof SHOUT_COMMANDS / sizeof SHOUT_COMMANDS[0],
+    };
+    return plugin;
+}
+
+#ifdef EMBER_PLUGIN_LIBRARY
+
+static int library_destroyed;
+static ember_plugin library_plugin;
+
+/* Called once by the host that loads this library (see ember_plugin_entry_fn). */
+const ember_plugin *ember_plugin_entry(void) {
+    struct shout *state = calloc(1, sizeof *state);
+    if (state == NULL) return NULL;
+    state->destroyed = &library_destroyed;
+    library_plugin = shout_plugin(state);
+    return &library_plugin;
+}
+
+#else
+
 int main(int argc, char **argv) {
     const char *path = argc > 1 ? argv[1] : "shout.db";
     ember_options options;
@@ -101,17 +141,7 @@ int main(int argc, char **argv) {
     struct shout *state = calloc(1, sizeof *state);
     EXPECT(state != NULL);
     state->destroyed = &destroyed;
-    ember_plugin plugin = {
-        .abi_version = EMBER_PLUGIN_ABI_VERSION,
-        .struct_size = sizeof(ember_plugin),
-        .name = "shout",
-        .user_data = state,
-        .destroy = shout_destroy,
-        .on_post = shout_on_post,
-        .on_event = shout_on_event,
-        .commands = SHOUT_COMMANDS,
-        .commands_len = sizeof SHOUT_COMMANDS / sizeof SHOUT_COMMANDS[0],
-    };
+    ember_plugin plugin = shout_plugin(state);
 
     /* Mismatched versions and sizes are refused before anything else is read. */
     ember_plugin wrong = plugin;
@@ -168,3 +198,5 @@ int main(int argc, char **argv) {
     printf("plugin_shout: OK\n");
     return 0;
 }
+
+#endif /* EMBER_PLUGIN_LIBRARY */

@@ -14,6 +14,8 @@
 //! - No panic crosses the boundary: each body runs under one `catch_unwind` guard and a
 //!   panic is `EMBER_ERR_PANIC`.
 //!
+//! Rust hosts load C plugins from shared libraries with [`load_plugin`].
+//!
 //! # Safety
 //!
 //! Every exported function is `unsafe`: each pointer argument must be NULL or valid for the
@@ -30,6 +32,7 @@ mod engine;
 mod events;
 mod ids;
 mod live;
+mod loader;
 mod messages;
 mod pipeline;
 mod plugin_status;
@@ -42,6 +45,7 @@ pub use engine::*;
 pub use events::*;
 pub use ids::*;
 pub use live::*;
+pub use loader::{LoadError, load_plugin};
 pub use messages::*;
 pub use pipeline::*;
 pub use plugin_status::*;

@@ -4,9 +4,11 @@ use std::ffi::{CString, c_char, c_void};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ::ember_engine::{CommandOutcome, CommandSpec, Decision, Draft, Event, Plugin, PostContext};
+use ::ember_engine::{
+    CommandOutcome, CommandSpec, Decision, Draft, Engine, Event, Plugin, PostContext,
+};
 
-use crate::boundary::{Failure, arg_mut, arg_out, arg_ref, arg_slice, arg_str, guard};
+use crate::boundary::{Failure, Outcome, arg_mut, arg_out, arg_ref, arg_slice, arg_str, guard};
 use crate::engine::{check_struct_size, ember_engine};
 use crate::events::ember_event;
 use crate::ids::ember_uuid;
@@ -113,6 +115,20 @@ pub struct ember_plugin {
     /// How many commands.
     pub commands_len: usize,
 }
+
+/// The entry point a plugin shared library exports, under the name `ember_plugin_entry`:
+///
+/// ```c
+/// const ember_plugin *ember_plugin_entry(void);
+/// ```
+///
+/// It returns the plugin's description, or NULL when the plugin cannot start (the host then
+/// refuses it). The struct, its `name` and `commands` must stay valid until the host has
+/// registered it (a `static` is simplest); `user_data` is handed to the engine as with
+/// `ember_engine_register_plugin`. The host calls it once per load, on the loading thread.
+/// A library loaded this way is never unloaded. It calls the `ember_*` functions of the
+/// host process: build it without linking libember (`cc -shared -fPIC`).
+pub type ember_plugin_entry_fn = Option<unsafe extern "C" fn() -> *const ember_plugin>;
 
 struct Command {
     name: String,
@@ -285,59 +301,71 @@ pub unsafe extern "C" fn ember_engine_register_plugin(
 ) -> ember_status {
     guard(|| {
         let engine = &arg_ref(engine, "engine")?.engine;
-        if plugin.is_null() {
-            return Err(Failure::new(ember_status::EMBER_ERR_NULL, "plugin is NULL"));
-        }
-        // Only the two leading fields are read before they are checked.
-        let head = plugin.cast::<[u32; 2]>();
-        // SAFETY: a non-NULL plugin points at least at its two leading u32 fields.
-        let [abi_version, struct_size] = unsafe { head.read() };
-        if abi_version != EMBER_PLUGIN_ABI_VERSION {
-            return Err(Failure::new(
-                ember_status::EMBER_ERR_ABI_MISMATCH,
-                format!(
-                    "plugin abi_version is {abi_version}; this libember speaks \
-                     {EMBER_PLUGIN_ABI_VERSION}"
-                ),
-            ));
-        }
-        check_struct_size(
-            "ember_plugin",
-            struct_size as usize,
-            PLUGIN_V1_SIZE,
-            size_of::<ember_plugin>(),
-        )?;
-        let p = arg_ref(plugin, "plugin")?;
-        let name = arg_str(p.name, "plugin name")?.to_owned();
-        let specs = arg_slice(p.commands, p.commands_len, "plugin commands")?;
-        let mut commands = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let name = arg_str(spec.name, "command name")?;
-            let Some(handler) = spec.handler else {
-                return Err(Failure::new(
-                    ember_status::EMBER_ERR_NULL,
-                    format!("the handler of command {name} is NULL"),
-                ));
-            };
-            commands.push(Command {
-                name: name.trim_start_matches('/').to_lowercase(),
-                priority: spec.priority,
-                handler,
-            });
-        }
-        let registered = Arc::new(AtomicBool::new(false));
-        engine.register_plugin(Box::new(CPlugin {
-            name,
-            user_data: p.user_data,
-            destroy: p.destroy,
-            on_post: p.on_post,
-            on_event: p.on_event,
-            commands,
-            registered: registered.clone(),
-        }))?;
-        registered.store(true, Ordering::Release);
-        Ok(())
+        // SAFETY: `plugin` is NULL or valid for reads (this function's contract).
+        unsafe { register(engine, plugin) }
     })
+}
+
+/// Checks `*plugin` and registers it with `engine`: the one place a C plugin is validated,
+/// for `ember_engine_register_plugin` and for plugins loaded from a shared library.
+///
+/// # Safety
+///
+/// `plugin` is NULL or points at a readable `ember_plugin` (at least its two leading
+/// fields, and all of it when they check out) whose strings and commands are valid.
+pub(crate) unsafe fn register(engine: &Engine, plugin: *const ember_plugin) -> Outcome {
+    if plugin.is_null() {
+        return Err(Failure::new(ember_status::EMBER_ERR_NULL, "plugin is NULL"));
+    }
+    // Only the two leading fields are read before they are checked.
+    let head = plugin.cast::<[u32; 2]>();
+    // SAFETY: a non-NULL plugin points at least at its two leading u32 fields.
+    let [abi_version, struct_size] = unsafe { head.read() };
+    if abi_version != EMBER_PLUGIN_ABI_VERSION {
+        return Err(Failure::new(
+            ember_status::EMBER_ERR_ABI_MISMATCH,
+            format!(
+                "plugin abi_version is {abi_version}; this libember speaks \
+                 {EMBER_PLUGIN_ABI_VERSION}"
+            ),
+        ));
+    }
+    check_struct_size(
+        "ember_plugin",
+        struct_size as usize,
+        PLUGIN_V1_SIZE,
+        size_of::<ember_plugin>(),
+    )?;
+    let p = arg_ref(plugin, "plugin")?;
+    let name = arg_str(p.name, "plugin name")?.to_owned();
+    let specs = arg_slice(p.commands, p.commands_len, "plugin commands")?;
+    let mut commands = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let name = arg_str(spec.name, "command name")?;
+        let Some(handler) = spec.handler else {
+            return Err(Failure::new(
+                ember_status::EMBER_ERR_NULL,
+                format!("the handler of command {name} is NULL"),
+            ));
+        };
+        commands.push(Command {
+            name: name.trim_start_matches('/').to_lowercase(),
+            priority: spec.priority,
+            handler,
+        });
+    }
+    let registered = Arc::new(AtomicBool::new(false));
+    engine.register_plugin(Box::new(CPlugin {
+        name,
+        user_data: p.user_data,
+        destroy: p.destroy,
+        on_post: p.on_post,
+        on_event: p.on_event,
+        commands,
+        registered: registered.clone(),
+    }))?;
+    registered.store(true, Ordering::Release);
+    Ok(())
 }
 
 /// The draft's content (UTF-8): borrowed, valid until the draft changes or the hook

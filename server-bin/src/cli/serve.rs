@@ -12,21 +12,23 @@ use crate::server::{Config, Server};
 
 /// Opens the database and serves until SIGINT or SIGTERM.
 pub fn serve(mut opts: Options, args: &ServeArgs) -> Result<(), String> {
-    if let Some(p) = args.plugins.first() {
-        return Err(format!(
-            "--plugin {}: loading C plugins is not supported yet (it needs the ember-ffi \
-             plugin loader)",
-            p.display()
-        ));
-    }
     opts.presence_ttl = Duration::from_millis(args.presence_ttl_ms.max(1));
     if let Some(rate) = args.post_rate {
         opts.post_rate = RateLimit::new(rate, (rate * 2.0).max(1.0) as u32);
     }
     let engine = Engine::open(opts).map_err(|e| e.to_string())?;
-    let result = run(&engine, args, |_| {});
+    let result = load_plugins(&engine, &args.plugins).and_then(|()| run(&engine, args, |_| {}));
     engine.close();
     result
+}
+
+/// Loads the `--plugin` libraries in order; the first that fails stops the server.
+fn load_plugins(engine: &Engine, plugins: &[PathBuf]) -> Result<(), String> {
+    for path in plugins {
+        ember::load_plugin(engine, path).map_err(|e| e.to_string())?;
+        log::info!("loaded plugin {}", path.display());
+    }
+    Ok(())
 }
 
 fn run(engine: &Engine, args: &ServeArgs, on_ready: impl FnOnce(&str)) -> Result<(), String> {
@@ -79,16 +81,18 @@ pub fn demo(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     opts.presence_ttl = Duration::from_millis(args.presence_ttl_ms.max(1));
     let engine = Engine::open(opts).map_err(|e| e.to_string())?;
     seed(&engine).map_err(|e| e.to_string())?;
-    let result = run(&engine, args, |url| {
-        println!("Ember demo at {url}");
-        println!("  database: {}", path.display());
-        for (login, password, role) in DEMO_USERS {
-            println!("  login: {login} / {password} ({role})");
-        }
-        println!(
-            "  tokens for scripts: ember-server token create ann --db {}",
-            path.display()
-        );
+    let result = load_plugins(&engine, &args.plugins).and_then(|()| {
+        run(&engine, args, |url| {
+            println!("Ember demo at {url}");
+            println!("  database: {}", path.display());
+            for (login, password, role) in DEMO_USERS {
+                println!("  login: {login} / {password} ({role})");
+            }
+            println!(
+                "  tokens for scripts: ember-server token create ann --db {}",
+                path.display()
+            );
+        })
     });
     engine.close();
     result
