@@ -5,21 +5,32 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The directory holding the `libember.so` cargo built with this test (target/<profile>).
+/// The directory holding the `libember.so` (and `.a`) cargo built with this test: the
+/// test binary's `target/<profile>/deps/`, where rustc writes them, or `target/<profile>/`,
+/// where cargo copies them when ember-ffi is built as a root package (not when it is only
+/// a dependency, as in `cargo test --workspace`). The newer wins.
 fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
-    // target/<profile>/deps/<test binary>
-    let dir = exe
+    let deps = exe
         .parent()
-        .and_then(Path::parent)
-        .expect("the test binary lives in target/<profile>/deps")
-        .to_path_buf();
-    assert!(
-        dir.join("libember.so").exists(),
-        "{} has no libember.so; build it with `cargo build -p ember-ffi`",
-        dir.display()
-    );
-    dir
+        .expect("the test binary lives in target/<profile>/deps");
+    let candidates = [deps, deps.parent().unwrap_or(deps)];
+    let modified = |dir: &Path| {
+        std::fs::metadata(dir.join("libember.so"))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    candidates
+        .iter()
+        .filter_map(|d| modified(d).map(|t| (t, d.to_path_buf())))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, d)| d)
+        .unwrap_or_else(|| {
+            panic!(
+                "no libember.so in {} or its parent; build it with `cargo build -p ember-ffi`",
+                deps.display()
+            )
+        })
 }
 
 fn repo() -> PathBuf {
