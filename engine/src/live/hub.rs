@@ -342,6 +342,7 @@ impl Hub {
                 room,
                 users,
                 involvement,
+                new_room,
             } => {
                 let mut reg = self.reg.lock();
                 let joined: Vec<UserId> = match users {
@@ -354,16 +355,24 @@ impl Hub {
                         .collect(),
                 };
                 for user in joined {
-                    let event = Shared::new(Event::MembershipChanged {
-                        room_id: room.id,
-                        user_id: user,
-                        joined: true,
-                    });
-                    self.fan_out_room(&mut reg, room.id, &event);
+                    // A new room's first members are not news to its (racing) subscribers.
+                    if !new_room {
+                        let event = Shared::new(Event::MembershipChanged {
+                            room_id: room.id,
+                            user_id: user,
+                            joined: true,
+                        });
+                        self.fan_out_room(&mut reg, room.id, &event);
+                    }
                     if reg.users.contains_key(&user) {
                         reg.watching.entry(room.id).or_default().insert(user);
                     }
                     self.user_event(&mut reg, user, |sub| {
+                        // Already known when the subscription read its room list after the
+                        // commit: no second RoomJoined.
+                        if sub.reads.contains_key(&room.id) {
+                            return None;
+                        }
                         sub.reads.insert(room.id, (room.head_seq, room.head_seq));
                         Some(Event::RoomJoined(RoomSummary {
                             room: room.clone(),

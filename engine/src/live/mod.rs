@@ -33,6 +33,8 @@ pub(crate) enum Change {
         room: Room,
         users: Joiners,
         involvement: Involvement,
+        /// The room was created by the same command.
+        new_room: bool,
     },
     /// A user stopped being a member.
     Left { room_id: RoomId, user_id: UserId },

@@ -105,6 +105,7 @@ pub(super) fn create_room(
         room: room.clone(),
         users: joiners,
         involvement: Involvement::Mentions,
+        new_room: true,
     });
     Ok(Outcome::Room(room))
 }
@@ -157,6 +158,7 @@ pub(super) fn direct_room(
         room: room.clone(),
         users: Joiners::Users(users),
         involvement: Involvement::Everything,
+        new_room: true,
     });
     Ok(Outcome::Room(room))
 }
@@ -195,6 +197,7 @@ pub(super) fn add_member(
             room: rows::load_room(conn, room.id)?,
             users: Joiners::Users(vec![user]),
             involvement: Involvement::Mentions,
+            new_room: false,
         });
     }
     Ok(Outcome::Done)
