@@ -349,6 +349,8 @@ async fn client(
     let mut seen = Seen::default();
     let period = Duration::from_micros(1_000_000 / rate.max(1));
     let mut tick = tokio::time::interval(period);
+    // Ticks missed before `go` (connect and settle time) must not come out as a burst.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let pad = "x".repeat(80);
     let mut n = 0u64;
     loop {
@@ -368,7 +370,7 @@ async fn client(
                     return seen;
                 }
             }
-            _ = go.changed() => {}
+            _ = go.changed() => tick.reset(),
             _ = stop.changed() => return seen,
         }
     }
