@@ -28,7 +28,8 @@ impl Engine {
     ) -> Result<Subscription> {
         let live = &self.inner.live;
         let store = self.store();
-        store.read(|c| queries::rooms::room(c, user, room))?;
+        // Registered before the read below (which also checks membership): live events
+        // committed after that read's snapshot are buffered, none is missed.
         let (tx, rx) = crate::live::queue::pair();
         let id = live.hub.add_pending(room, user, tx);
         let replay = match since {
@@ -103,7 +104,7 @@ impl Engine {
 
     /// Subscribes to [`Event::Notify`]: for each new message, the members to notify.
     pub fn subscribe_notifications(&self) -> Result<NotificationStream> {
-        self.store().read(|_| Ok(()))?;
+        self.store().check_open()?;
         let live = &self.inner.live;
         let (tx, rx) = crate::live::queue::pair();
         let id = live.hub.add_notify(tx);
@@ -118,7 +119,8 @@ impl Engine {
     /// [`Event::Presence`] online when it is the user's first connection there. Refresh it
     /// with [`Engine::presence_heartbeat`] within [`crate::Options::presence_ttl`], or it lapses.
     pub fn presence_connect(&self, user: UserId, room: RoomId) -> Result<PresenceHandle> {
-        self.store().read(|c| queries::rooms::room(c, user, room))?;
+        self.store()
+            .read(|c| queries::rooms::check_member(c, user, room))?;
         let live = &self.inner.live;
         let (handle, online) = live.presence.lock().connect(room, user, self.now());
         if online {
@@ -161,14 +163,16 @@ impl Engine {
 
     /// The members with at least one live connection to the room.
     pub fn online_members(&self, user: UserId, room: RoomId) -> Result<Vec<UserId>> {
-        self.store().read(|c| queries::rooms::room(c, user, room))?;
+        self.store()
+            .read(|c| queries::rooms::check_member(c, user, room))?;
         Ok(self.inner.live.presence.lock().online(room))
     }
 
     /// Says whether `user` is typing in a room. Started typing stops by itself after 5 s
     /// without a refresh; the room hears at most one typing event per second per user.
     pub fn typing(&self, user: UserId, room: RoomId, active: bool) -> Result<()> {
-        self.store().read(|c| queries::rooms::room(c, user, room))?;
+        self.store()
+            .read(|c| queries::rooms::check_member(c, user, room))?;
         let live = &self.inner.live;
         let event = live.typing.lock().set(room, user, active, self.now());
         if let Some(active) = event {

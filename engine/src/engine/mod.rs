@@ -103,7 +103,7 @@ impl Engine {
 
     /// Registers a plugin. Its slash commands and hooks apply to every later post.
     pub fn register_plugin(&self, plugin: Box<dyn Plugin>) -> Result<()> {
-        self.store().read(|_| Ok(()))?;
+        self.store().check_open()?;
         self.inner.plugins.register(plugin)
     }
 

@@ -62,7 +62,8 @@ impl Store {
         })
     }
 
-    fn check_open(&self) -> Result<()> {
+    /// [`Error::Closed`] once the engine was closed.
+    pub(crate) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed)
         } else {

@@ -33,6 +33,11 @@ pub(crate) fn room_list(conn: &Connection, user: UserId) -> Result<Vec<RoomSumma
     Ok(list)
 }
 
+/// Ok when the user is an active member of the room (the check alone, no room read).
+pub(crate) fn check_member(conn: &Connection, user: UserId, room: RoomId) -> Result<()> {
+    access::member(conn, user, room).map(|_| ())
+}
+
 /// A room the user belongs to.
 pub(crate) fn room(conn: &Connection, user: UserId, room: RoomId) -> Result<Room> {
     access::member(conn, user, room)?;
