@@ -7,9 +7,13 @@
 //! ember-load run --target ember=127.0.0.1:8080@PID [--target tokio=127.0.0.1:9090@PID]
 //!     --tokens DIR/tokens.txt --rooms DIR/rooms.txt
 //!     [--clients 1000] [--senders 10] [--rate 50] [--duration 10] [--idle] [--hold 0]
+//!     [--arrivals steady|poisson|in-step]
 //! ```
 //! Client `i` subscribes to room `i % R`; clients `0..S` also post `--rate` messages per
-//! second each. Per target it prints one JSON line, then a readable summary: connect time,
+//! second each: `steady` (the default) at a fixed period from a random phase, so senders are
+//! independent as real ones are; `poisson` at exponentially distributed gaps (random
+//! clustering); `in-step` all on the same clock, every sender posting at the same instant
+//! (a worst case: each tick is a burst of S posts). Per target it prints one JSON line, then a readable summary: connect time,
 //! ack and delivery latency (p50/p99/max), delivered frames/s, missing deliveries, and the
 //! server's RSS (per connection) and CPU from `/proc/PID`.
 
@@ -136,8 +140,49 @@ struct Plan {
     idle: bool,
     hold: Duration,
     wave: usize,
+    arrivals: Arrivals,
     tokens: Vec<String>,
     rooms: Vec<String>,
+}
+
+/// When a sender posts.
+#[derive(Clone, Copy, Debug)]
+enum Arrivals {
+    /// A fixed period, each sender from its own random phase.
+    Steady,
+    /// Exponentially distributed gaps with the same mean.
+    Poisson,
+    /// A fixed period, every sender on the same phase.
+    InStep,
+}
+
+impl Arrivals {
+    fn parse(s: &str) -> Res<Self> {
+        match s {
+            "steady" => Ok(Self::Steady),
+            "poisson" => Ok(Self::Poisson),
+            "in-step" => Ok(Self::InStep),
+            _ => Err(format!("--arrivals {s}: use steady, poisson or in-step")),
+        }
+    }
+
+    /// Delay before the first post, once sending starts.
+    fn first(self, period: Duration) -> Duration {
+        match self {
+            Self::Steady => period.mul_f64(rand::random::<f64>()),
+            Self::Poisson => self.gap(period),
+            Self::InStep => period,
+        }
+    }
+
+    /// Delay from one post to the next.
+    fn gap(self, period: Duration) -> Duration {
+        match self {
+            Self::Steady | Self::InStep => period,
+            // Inverse transform sampling; 1 - U is in (0, 1], so ln is finite.
+            Self::Poisson => period.mul_f64(-(1.0 - rand::random::<f64>()).ln()),
+        }
+    }
 }
 
 fn lines(path: Option<&str>, default: &str) -> Res<Vec<String>> {
@@ -163,6 +208,7 @@ fn run(flags: &Flags) -> Res<()> {
         idle: flags.get("idle").is_some(),
         hold: Duration::from_secs(flags.num("hold", 0)?),
         wave: flags.num("wave", 100)?.max(1) as usize,
+        arrivals: Arrivals::parse(flags.get("arrivals").unwrap_or("steady"))?,
         tokens: lines(flags.get("tokens"), "none")?,
         rooms: lines(flags.get("rooms"), "00000000-0000-7000-8000-000000000000")?,
     };
@@ -233,12 +279,13 @@ async fn load(name: &str, addr: &str, pid: Option<u32>, plan: &Plan) -> Res<Valu
             let (ws, took) = p.await.map_err(|e| e.to_string())??;
             connect_us.push(took);
             let sender = i < plan.senders && !plan.idle;
-            let ctx = (
-                i % plan.rooms.len(),
+            let ctx = Role {
+                room: i % plan.rooms.len(),
+                room_id: plan.rooms[i % plan.rooms.len()].clone(),
                 sender,
-                plan.rate,
-                plan.rooms[i % plan.rooms.len()].clone(),
-            );
+                rate: plan.rate,
+                arrivals: plan.arrivals,
+            };
             tasks.push(tokio::spawn(client(
                 ws,
                 ctx,
@@ -293,6 +340,7 @@ async fn load(name: &str, addr: &str, pid: Option<u32>, plan: &Plan) -> Res<Valu
     };
     Ok(json!({
         "target": name, "clients": plan.clients, "senders": plan.senders, "rate": plan.rate,
+        "arrivals": format!("{:?}", plan.arrivals),
         "rooms": plan.rooms.len(), "idle": plan.idle,
         "connect_ms": pct_ms(&mut connect_us), "connect_total_s": connect_total.as_secs_f64(),
         "ack_ms": pct_ms(&mut all.acks), "delivery_ms": pct_ms(&mut all.deliveries),
@@ -339,38 +387,49 @@ async fn wait_for(ws: &mut Ws, needle: &str) -> Res<()> {
     }
 }
 
+/// What one client does.
+struct Role {
+    room: usize,
+    room_id: String,
+    sender: bool,
+    rate: u64,
+    arrivals: Arrivals,
+}
+
 /// One client: reads everything; a sender also posts at its rate while `go` is true.
 async fn client(
     mut ws: Ws,
-    (room, sender, rate, room_id): (usize, bool, u64, String),
+    role: Role,
     mut go: watch::Receiver<bool>,
     mut stop: watch::Receiver<bool>,
 ) -> Seen {
+    use tokio::time::{Instant as At, sleep_until};
     let mut seen = Seen::default();
-    let period = Duration::from_micros(1_000_000 / rate.max(1));
-    let mut tick = tokio::time::interval(period);
-    // Ticks missed before `go` (connect and settle time) must not come out as a burst.
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let period = Duration::from_micros(1_000_000 / role.rate.max(1));
+    // Set when sending starts; a post that falls behind is sent at once, and the schedule
+    // moves on from there (no burst to catch up).
+    let mut next = At::now();
     let pad = "x".repeat(80);
     let mut n = 0u64;
     loop {
-        let sending = sender && *go.borrow();
+        let sending = role.sender && *go.borrow();
         tokio::select! {
             frame = ws.next() => match frame {
-                Some(Ok(Message::Text(t))) => record(t.as_str(), room, &mut seen),
+                Some(Ok(Message::Text(t))) => record(t.as_str(), role.room, &mut seen),
                 Some(Ok(_)) => {}
                 _ => return seen,
             },
-            _ = tick.tick(), if sending => {
+            _ = sleep_until(next), if sending => {
+                next = (next + role.arrivals.gap(period)).max(At::now());
                 n += 1;
-                let post = json!({"type": "post", "room_id": room_id,
+                let post = json!({"type": "post", "room_id": role.room_id,
                     "client_message_id": uuid::Uuid::new_v4().to_string(),
                     "content": format!("load {} {n} {pad}", micros())});
                 if ws.send(Message::text(post.to_string())).await.is_err() {
                     return seen;
                 }
             }
-            _ = go.changed() => tick.reset(),
+            _ = go.changed() => next = At::now() + role.arrivals.first(period),
             _ = stop.changed() => return seen,
         }
     }
