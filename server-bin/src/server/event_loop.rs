@@ -32,7 +32,7 @@ const FIRST_CONN: usize = 2;
 /// Every subscription is swept this often even without news (a safety net).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// User-level events (unread counts, rooms joined) are coalesced over this period.
-const USER_SWEEP_EVERY: Duration = Duration::from_millis(250);
+const USER_SWEEP_EVERY: Duration = Duration::from_millis(100);
 /// Timeouts and pings are checked this often.
 const TICK_EVERY: Duration = Duration::from_millis(200);
 /// Free memory is given back to the system after this many connections parked...

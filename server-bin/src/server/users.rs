@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::TryRecvError;
 use ember_engine::{Engine, Event, RoomId, RoomSummary, UserId, UserSubscription};
-use serde_json::{Value, json};
+use serde_json::json;
+use tungstenite::Utf8Bytes;
 
 use super::event_loop::Server;
 use super::worker::Who;
-use super::ws::send_json;
 
 /// Unread counts raised by new messages are sent at most this often per user.
 pub const BUMP_EVERY: Duration = Duration::from_secs(2);
@@ -28,7 +28,8 @@ pub struct UserEntry {
     seen: HashMap<RoomId, (u64, u64)>,
     /// Counts raised by new messages, not sent yet.
     bumps: HashMap<RoomId, u64>,
-    last_bumps: Instant,
+    /// When raised counts go out next: on the user's own phase, kept while quiet.
+    next_bumps: Instant,
 }
 
 /// Every connected user.
@@ -48,7 +49,7 @@ impl Users {
                 .map(|r| (r.room.id, (r.unread, r.room.head_seq)))
                 .collect(),
             bumps: HashMap::new(),
-            last_bumps: Instant::now(),
+            next_bumps: first_bumps(user),
         });
         entry.conns.push(who);
     }
@@ -64,9 +65,16 @@ impl Users {
     }
 }
 
+/// The first time a user's raised counts go out: within [`BUMP_EVERY`], by the user's id.
+fn first_bumps(user: UserId) -> Instant {
+    let spread = BUMP_EVERY.as_millis() as u64;
+    let offset = (u128::from_le_bytes(*user.as_bytes()) % u128::from(spread)) as u64;
+    Instant::now() + Duration::from_millis(offset)
+}
+
 /// A frame for a user's connections; `room` set when subscribers of it may skip it.
 struct Note {
-    frame: Value,
+    frame: Utf8Bytes,
     skip_subscribers_of: Option<RoomId>,
 }
 
@@ -89,7 +97,7 @@ impl Server {
                             .skip_subscribers_of
                             .is_some_and(|r| w.subs.iter().any(|sub| sub.room == r));
                         if !skip {
-                            send_json(w, &n.frame);
+                            w.send_text(n.frame.clone());
                             s.metrics.frames_out += 1;
                         }
                     }
@@ -117,11 +125,15 @@ fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
                 Event::RoomJoined(r) => notes.push(Note {
                     frame: json!({"type": "room_joined", "room_id": r.room.id.to_string(),
                                   "name": r.room.name, "kind": r.room.kind.as_str(),
-                                  "unread": r.unread, "head_seq": r.room.head_seq}),
+                                  "unread": r.unread, "head_seq": r.room.head_seq})
+                    .to_string()
+                    .into(),
                     skip_subscribers_of: None,
                 }),
                 Event::RoomLeft { room_id } => notes.push(Note {
-                    frame: json!({"type": "room_left", "room_id": room_id.to_string()}),
+                    frame: json!({"type": "room_left", "room_id": room_id.to_string()})
+                        .to_string()
+                        .into(),
                     skip_subscribers_of: None,
                 }),
                 Event::Lagged { .. } | Event::Revoked { .. } => entry.sub = None,
@@ -146,8 +158,9 @@ fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
             entry.bumps.insert(room, n);
         }
     }
-    if !entry.bumps.is_empty() && entry.last_bumps.elapsed() >= BUMP_EVERY {
-        entry.last_bumps = Instant::now();
+    let now = Instant::now();
+    if now >= entry.next_bumps {
+        entry.next_bumps = next_on_phase(entry.next_bumps, now);
         for (room, n) in entry.bumps.drain() {
             notes.push(unread_note(room, n, Some(room)));
         }
@@ -155,9 +168,46 @@ fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
     notes
 }
 
+/// The first time after `now` that is a whole number of [`BUMP_EVERY`] after `due`: the
+/// user's phase survives quiet spells and late sweeps, so users never fall into step.
+fn next_on_phase(due: Instant, now: Instant) -> Instant {
+    let periods = (now.saturating_duration_since(due).as_nanos() / BUMP_EVERY.as_nanos()) + 1;
+    due + BUMP_EVERY * u32::try_from(periods).unwrap_or(u32::MAX)
+}
+
 fn unread_note(room: RoomId, unread: u64, skip_subscribers_of: Option<RoomId>) -> Note {
     Note {
-        frame: json!({"type": "unread", "room_id": room.to_string(), "unread": unread}),
+        frame: json!({"type": "unread", "room_id": room.to_string(), "unread": unread})
+            .to_string()
+            .into(),
         skip_subscribers_of,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bump_times_keep_their_phase_through_quiet_spells() {
+        let due = Instant::now();
+        let ms = Duration::from_millis;
+        // On time, late within a period, and after a long quiet spell: always on the grid.
+        assert_eq!(next_on_phase(due, due), due + BUMP_EVERY);
+        assert_eq!(next_on_phase(due, due + ms(130)), due + BUMP_EVERY);
+        let later = next_on_phase(due, due + BUMP_EVERY * 7 + ms(5));
+        assert_eq!(later, due + BUMP_EVERY * 8);
+    }
+
+    #[test]
+    fn users_start_on_different_phases() {
+        let starts: std::collections::HashSet<u128> = (0..20)
+            .map(|_| {
+                let at = first_bumps(UserId::from_bytes(*uuid::Uuid::now_v7().as_bytes()));
+                at.saturating_duration_since(Instant::now()).as_millis() / 100
+            })
+            .collect();
+        // 20 random users over 20 slots of 100 ms: far more than a couple of slots.
+        assert!(starts.len() >= 6, "{starts:?}");
     }
 }
