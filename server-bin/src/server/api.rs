@@ -145,7 +145,12 @@ impl Server {
             boundary,
         };
         let ws = WebSocket::from_partially_read(tracked, leftover, Role::Server, Some(*config));
-        let conn = Box::new(WsConn::new(ws, config, user.id, Instant::now()));
+        let mut conn = Box::new(WsConn::new(ws, config, user.id, Instant::now()));
+        // Connections opened together must not all be pinged in the same tick: the first
+        // ping comes up to half an interval early, spread by the connection's id.
+        let spread = (who.1.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as u32; // 0..1024
+        let early = self.config.ping_interval / 2 / 1024 * spread;
+        conn.last_ping = conn.last_ping.checked_sub(early).unwrap_or(conn.last_ping);
         self.open_ws(who, conn, &user)
     }
 
