@@ -4,7 +4,8 @@
 //! transaction, full-text indexed after each batch) into `target/bench-data/`, and marked
 //! complete with a `.done` file so that an interrupted build is started over, not reused.
 //! Its name carries a fingerprint of the schema the engine creates today, so that a changed
-//! schema (even one edited in place, without a new `SCHEMA_VERSION`) gets a new corpus.
+//! schema (even one edited in place, without a new `SCHEMA_VERSION`) or page size gets a new
+//! corpus.
 //! Every run of the read benchmarks posts a few probe messages into it, so it grows by
 //! about 50 messages per run.
 
@@ -74,6 +75,10 @@ fn schema_fingerprint() -> u64 {
     for row in rows {
         row.expect("schema row").hash(&mut h);
     }
+    let page_size: u32 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .expect("read page size");
+    page_size.hash(&mut h);
     h.finish()
 }
 

@@ -75,4 +75,4 @@ pub use ratelimit::RateLimit;
 pub use stats::Stats;
 #[doc(hidden)]
 pub use store::raw::RawStore;
-pub use store::schema::SCHEMA_VERSION;
+pub use store::schema::{PAGE_SIZE, SCHEMA_VERSION};
