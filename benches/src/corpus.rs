@@ -4,8 +4,8 @@
 //! transaction, full-text indexed after each batch) into `target/bench-data/`, and marked
 //! complete with a `.done` file so that an interrupted build is started over, not reused.
 //! Its name carries a fingerprint of the schema the engine creates today, so that a changed
-//! schema (even one edited in place, without a new `SCHEMA_VERSION`) or page size gets a new
-//! corpus.
+//! schema (even one edited in place, without a new `SCHEMA_VERSION`), page size or full-text
+//! setting gets a new corpus.
 //! Every run of the read benchmarks posts a few probe messages into it, so it grows by
 //! about 50 messages per run.
 
@@ -79,6 +79,16 @@ fn schema_fingerprint() -> u64 {
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .expect("read page size");
     page_size.hash(&mut h);
+    // Full-text settings (e.g. its leaf size) live in a table, not in the schema's SQL.
+    let mut stmt = conn
+        .prepare("SELECT k, quote(v) FROM messages_fts_config ORDER BY k")
+        .expect("read full-text settings");
+    let settings = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .expect("read full-text settings");
+    for setting in settings {
+        setting.expect("full-text setting").hash(&mut h);
+    }
     h.finish()
 }
 

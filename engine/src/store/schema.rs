@@ -95,6 +95,8 @@ CREATE INDEX messages_changes ON messages(room_key, change_seq);
 CREATE VIRTUAL TABLE messages_fts USING fts5(
     content, content='', contentless_delete=1, tokenize='porter unicode61'
 );
+-- FTS5 leaves of 4050 bytes (its default) would each span two 2 KiB pages plus overflow.
+INSERT INTO messages_fts(messages_fts, rank) VALUES('pgsz', 2000);
 CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY);
 "#];
 
