@@ -17,6 +17,7 @@
 //! pipelined, raw at their batch sizes) that many times, one round after the other, and
 //! ends with each target's ratio per round and the median (the noisy shared machine moves
 //! single ratios by ±10%); 1 and 4 posters run in the first round only.
+//! `EMBER_BENCH_WRITER_CACHE_KIB` sets the writer's page cache (default: the engine's).
 //! `EMBER_BENCH_ONLY=naive,pipelined,...` runs a subset (for profiling);
 //! `EMBER_BENCH_RAW_BATCHES=6,16` adds raw runs at those batch sizes. Before each mode the
 //! bench waits (up to 2 minutes) until other processes use at most

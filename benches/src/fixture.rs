@@ -25,6 +25,12 @@ pub fn options(path: &Path) -> Options {
     };
     o.post_rate = ember_engine::RateLimit::new(f64::MAX, u32::MAX);
     o.bot_post_rate = o.post_rate;
+    // For measuring the writer's page cache (the engine's default otherwise).
+    if let Ok(kib) = std::env::var("EMBER_BENCH_WRITER_CACHE_KIB") {
+        o.writer_cache_kib = kib
+            .parse()
+            .expect("EMBER_BENCH_WRITER_CACHE_KIB: a number of KiB");
+    }
     o
 }
 
