@@ -29,9 +29,14 @@ pub(crate) enum Command {
 
 /// Messages indexed per full-text transaction while the writer is idle.
 const INDEX_CHUNK: usize = 256;
-/// ... and at least this many while commands are waiting: few, so that they wait only
-/// briefly, but never fewer than the last batch wrote, so that indexing keeps up.
+/// ... and while commands are waiting, [`INDEX_BATCHES`] times what the last batch wrote,
+/// at least [`INDEX_CHUNK_BUSY`] and at most [`INDEX_CHUNK_MAX`]: few when batches are
+/// small, so that commands wait only briefly, and under heavy load several batches' worth
+/// at once, so that indexing keeps up in few transactions (each one flushes a full-text
+/// segment that must be merged later).
 const INDEX_CHUNK_BUSY: usize = 32;
+const INDEX_BATCHES: usize = 4;
+const INDEX_CHUNK_MAX: usize = 1024;
 
 pub(crate) fn spawn(
     conn: Connection,
@@ -200,7 +205,7 @@ impl Writer {
             let chunk = if rx.is_empty() {
                 INDEX_CHUNK
             } else {
-                (self.last_batch + 8).clamp(INDEX_CHUNK_BUSY, INDEX_CHUNK)
+                (self.last_batch * INDEX_BATCHES).clamp(INDEX_CHUNK_BUSY, INDEX_CHUNK_MAX)
             };
             match search::index_pending(&mut self.conn, chunk) {
                 Ok(0) => {
