@@ -1,6 +1,7 @@
 //! What subscribers receive.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Involvement, Message, RoomSummary};
@@ -131,6 +132,7 @@ impl Event {
 pub struct Shared {
     event: Event,
     encoded: OnceLock<Arc<[u8]>>,
+    published: Instant,
 }
 
 impl Shared {
@@ -138,7 +140,14 @@ impl Shared {
         Arc::new(Shared {
             event,
             encoded: OnceLock::new(),
+            published: Instant::now(),
         })
+    }
+
+    /// When the engine made the event: for changes, right after their COMMIT, before
+    /// fan-out. Lets a host measure how long delivery took.
+    pub fn published(&self) -> Instant {
+        self.published
     }
 
     /// The event.

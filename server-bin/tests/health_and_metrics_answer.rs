@@ -14,6 +14,8 @@ fn health_metrics_and_the_web_page() {
     assert!(v["uptime_s"].is_u64());
 
     let mut c = server.ws(&f.token("ann"));
+    c.send(json!({"type": "subscribe", "room_id": f.room, "since": null}));
+    c.until("subscribed");
     c.send(
         json!({"type": "post", "room_id": f.room, "client_message_id": new_id(), "content": "hi"}),
     );
@@ -28,6 +30,20 @@ fn health_metrics_and_the_web_page() {
         assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
     }
     assert!(text.contains("ember_writer_transactions_total"));
+    // The subscriber's copy of the message is timed from its publication.
+    let delivered = "ember_delivery_latency_seconds_count 1";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (_, text) = http(server.addr, "GET", "/metrics", &[], b"");
+        if text.lines().any(|l| l == delivered) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{delivered} missing in\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 
     let (status, page) = http(server.addr, "GET", "/", &[], b"");
     assert_eq!(status, 200);

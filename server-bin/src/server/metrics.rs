@@ -6,8 +6,41 @@ use std::time::Duration;
 
 use ember_engine::Stats;
 
-/// Upper bounds (seconds) of the acknowledgement latency histogram.
-const ACK_BUCKETS: [f64; 10] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2.0];
+/// Upper bounds (seconds) of the latency histograms.
+const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2.0];
+
+/// A Prometheus latency histogram over [`BUCKETS`].
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    total: u64,
+}
+
+impl Histogram {
+    /// Records one latency.
+    pub fn observe(&mut self, latency: Duration) {
+        let s = latency.as_secs_f64();
+        for (bound, count) in BUCKETS.iter().zip(self.counts.iter_mut()) {
+            if s <= *bound {
+                *count += 1;
+            }
+        }
+        self.sum += s;
+        self.total += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (bound, count) in BUCKETS.iter().zip(self.counts.iter()) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", self.total);
+        let _ = writeln!(out, "{name}_sum {}", self.sum);
+        let _ = writeln!(out, "{name}_count {}", self.total);
+    }
+}
 
 /// Everything `/metrics` reports besides the engine's own counters.
 #[derive(Debug, Default)]
@@ -38,9 +71,11 @@ pub struct Metrics {
     pub slow_iterations: u64,
     /// The longest event loop iteration so far, in microseconds.
     pub longest_iteration_us: u64,
-    ack_counts: [u64; ACK_BUCKETS.len()],
-    ack_sum: f64,
-    ack_total: u64,
+    /// From a post's arrival to its acknowledgement.
+    pub acks: Histogram,
+    /// From the engine publishing a new message (after its COMMIT) to its frame being
+    /// queued for a subscriber's socket; the socket is written before the loop waits again.
+    pub deliveries: Histogram,
 }
 
 impl Metrics {
@@ -49,18 +84,6 @@ impl Metrics {
         let us = took.as_micros() as u64;
         self.longest_iteration_us = self.longest_iteration_us.max(us);
         self.slow_iterations += u64::from(us > 10_000);
-    }
-
-    /// Records one acknowledgement latency.
-    pub fn observe_ack(&mut self, latency: Duration) {
-        let s = latency.as_secs_f64();
-        for (bound, count) in ACK_BUCKETS.iter().zip(self.ack_counts.iter_mut()) {
-            if s <= *bound {
-                *count += 1;
-            }
-        }
-        self.ack_sum += s;
-        self.ack_total += 1;
     }
 
     /// The Prometheus text exposition of these counters plus the engine's.
@@ -116,7 +139,7 @@ impl Metrics {
         for (name, help, v) in gauges {
             metric(&mut out, name, help, "gauge", v);
         }
-        let counters: [(&str, &str, u64); 16] = [
+        let counters: [(&str, &str, u64); 15] = [
             (
                 "ember_loop_slow_iterations_total",
                 "Loop iterations over 10 ms.",
@@ -188,29 +211,22 @@ impl Metrics {
                 "WAL checkpoints.",
                 stats.checkpoints,
             ),
-            (
-                "ember_ack_latency_seconds_count",
-                "Acknowledgements measured.",
-                self.ack_total,
-            ),
         ];
         for (name, help, v) in counters {
             metric(&mut out, name, help, "counter", v);
         }
-        self.render_histogram(&mut out);
+        self.acks.render(
+            &mut out,
+            "ember_ack_latency_seconds",
+            "Time from a post's arrival to its ack.",
+        );
+        self.deliveries.render(
+            &mut out,
+            "ember_delivery_latency_seconds",
+            "Time from a new message's publication (after COMMIT) to its frame being queued \
+             for a subscriber's socket.",
+        );
         out
-    }
-
-    fn render_histogram(&self, out: &mut String) {
-        let name = "ember_ack_latency_seconds";
-        let _ = writeln!(out, "# HELP {name} Time from a post's arrival to its ack.");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        for (bound, count) in ACK_BUCKETS.iter().zip(self.ack_counts.iter()) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", self.ack_total);
-        let _ = writeln!(out, "{name}_sum {}", self.ack_sum);
-        let _ = writeln!(out, "{name}_count {}", self.ack_total);
     }
 }
 
@@ -219,9 +235,6 @@ fn avg_batch(stats: &Stats) -> u64 {
 }
 
 fn metric(out: &mut String, name: &str, help: &str, kind: &str, value: u64) {
-    if name.ends_with("_count") {
-        return; // rendered with its histogram
-    }
     let _ = writeln!(
         out,
         "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
@@ -235,8 +248,8 @@ mod tests {
     #[test]
     fn histogram_buckets_are_cumulative() {
         let mut m = Metrics::default();
-        m.observe_ack(Duration::from_micros(700));
-        m.observe_ack(Duration::from_millis(30));
+        m.acks.observe(Duration::from_micros(700));
+        m.acks.observe(Duration::from_millis(30));
         let text = m.render(0, &Stats::default(), (0, 0));
         assert!(text.contains("ember_ack_latency_seconds_bucket{le=\"0.001\"} 1"));
         assert!(text.contains("ember_ack_latency_seconds_bucket{le=\"0.05\"} 2"));

@@ -199,6 +199,9 @@ impl Server {
             if !bytes.is_empty() {
                 w.send_shared(Bytes::from_owner(bytes));
                 self.metrics.frames_out += 1;
+                if !force && matches!(event.event(), Event::MessageCreated(_)) {
+                    self.metrics.deliveries.observe(event.published().elapsed());
+                }
             }
         }
     }
@@ -211,7 +214,7 @@ impl Server {
         if let Ok(Answer::Posted(p)) = &c.result {
             self.metrics.posts += 1;
             self.metrics.dedup_hits += u64::from(p.duplicate);
-            self.metrics.observe_ack(pending.started.elapsed());
+            self.metrics.acks.observe(pending.started.elapsed());
         }
         if pending.reply == Reply::Http {
             self.answer_http(pending.who, posted_response(c.result));
