@@ -9,7 +9,7 @@ use ember_engine::Stats;
 /// Upper bounds (seconds) of the latency histograms.
 const BUCKETS: [f64; 10] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 2.0];
 
-/// A Prometheus latency histogram over [`BUCKETS`].
+/// A Prometheus latency histogram (buckets from 0.5 ms to 2 s).
 #[derive(Debug, Default)]
 pub struct Histogram {
     counts: [u64; BUCKETS.len()],
