@@ -112,9 +112,12 @@ pub fn new_raw(path: &Path) -> (RawStore, World) {
 pub enum IndexPolicy {
     /// `index_all()` after every batch.
     EachBatch,
-    /// `index_all()` once this long has passed since the last indexing (as Ember's writer
-    /// does with its `search_delay`), and at the end.
+    /// `index_all()` once this long has passed since the last indexing, and at the end.
     Every(Duration),
+    /// As Ember's writer does under load: once the oldest unindexed message is this old,
+    /// one chunk of the writer's size after each batch until nothing is left, and the rest
+    /// at the end.
+    LikeWriter(Duration),
 }
 
 /// Posts `count` messages through `store`, `batch` per transaction, user `i % users` for the
@@ -129,6 +132,7 @@ pub fn drive_raw(
     policy: IndexPolicy,
 ) {
     let mut last_index = Instant::now();
+    let mut due_since: Option<Instant> = None;
     let mut done = 0;
     while done < count {
         let n = batch.min(count - done);
@@ -138,9 +142,22 @@ pub fn drive_raw(
         let posted = store.post_batch(posts).expect("raw post_batch");
         assert_eq!(posted.len(), n);
         done += n;
+        if let IndexPolicy::LikeWriter(delay) = policy {
+            let since = *due_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= delay {
+                let left = store
+                    .index_chunk_like_writer(batch)
+                    .expect("raw index chunk");
+                if left == 0 {
+                    due_since = None;
+                }
+            }
+            continue;
+        }
         let due = match policy {
             IndexPolicy::EachBatch => true,
             IndexPolicy::Every(d) => last_index.elapsed() >= d,
+            IndexPolicy::LikeWriter(_) => false,
         };
         if due {
             store.index_all().expect("raw index_all");

@@ -67,6 +67,15 @@ impl RawStore {
         }
     }
 
+    /// Indexes one chunk of what is queued, of the size the writer uses while commands wait
+    /// after a batch of `batch`; returns how many messages are left.
+    pub fn index_chunk_like_writer(&mut self, batch: usize) -> Result<u64> {
+        search::index_pending(
+            &mut self.conn,
+            crate::store::writer::busy_index_chunk(batch),
+        )
+    }
+
     /// The connection, for setting up fixtures.
     pub fn connection(&self) -> &Connection {
         &self.conn

@@ -38,6 +38,12 @@ const INDEX_CHUNK_BUSY: usize = 32;
 const INDEX_BATCHES: usize = 4;
 const INDEX_CHUNK_MAX: usize = 1024;
 
+/// Messages indexed per full-text transaction while commands wait, after a batch of
+/// `last_batch` commands.
+pub(crate) fn busy_index_chunk(last_batch: usize) -> usize {
+    (last_batch * INDEX_BATCHES).clamp(INDEX_CHUNK_BUSY, INDEX_CHUNK_MAX)
+}
+
 pub(crate) fn spawn(
     conn: Connection,
     rx: Receiver<Command>,
@@ -205,7 +211,7 @@ impl Writer {
             let chunk = if rx.is_empty() {
                 INDEX_CHUNK
             } else {
-                (self.last_batch * INDEX_BATCHES).clamp(INDEX_CHUNK_BUSY, INDEX_CHUNK_MAX)
+                busy_index_chunk(self.last_batch)
             };
             match search::index_pending(&mut self.conn, chunk) {
                 Ok(0) => {
