@@ -142,26 +142,26 @@ pub fn drive_raw(
         let posted = store.post_batch(posts).expect("raw post_batch");
         assert_eq!(posted.len(), n);
         done += n;
-        if let IndexPolicy::LikeWriter(delay) = policy {
-            let since = *due_since.get_or_insert_with(Instant::now);
-            if since.elapsed() >= delay {
-                let left = store
-                    .index_chunk_like_writer(batch)
-                    .expect("raw index chunk");
-                if left == 0 {
+        match policy {
+            IndexPolicy::EachBatch => {
+                store.index_all().expect("raw index_all");
+            }
+            IndexPolicy::Every(d) if last_index.elapsed() >= d => {
+                store.index_all().expect("raw index_all");
+                last_index = Instant::now();
+            }
+            IndexPolicy::Every(_) => {}
+            IndexPolicy::LikeWriter(delay) => {
+                let since = *due_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= delay
+                    && store
+                        .index_chunk_like_writer(batch)
+                        .expect("raw index chunk")
+                        == 0
+                {
                     due_since = None;
                 }
             }
-            continue;
-        }
-        let due = match policy {
-            IndexPolicy::EachBatch => true,
-            IndexPolicy::Every(d) => last_index.elapsed() >= d,
-            IndexPolicy::LikeWriter(_) => false,
-        };
-        if due {
-            store.index_all().expect("raw index_all");
-            last_index = Instant::now();
         }
     }
     store.index_all().expect("raw index_all");

@@ -78,6 +78,16 @@ struct Note {
     skip_subscribers_of: Option<RoomId>,
 }
 
+impl Note {
+    /// Encoded once, shared by every connection of the user.
+    fn new(frame: &serde_json::Value, skip_subscribers_of: Option<RoomId>) -> Self {
+        Self {
+            frame: frame.to_string().into(),
+            skip_subscribers_of,
+        }
+    }
+}
+
 impl Server {
     /// Forwards the user-level events that arrived since the last sweep.
     pub(crate) fn sweep_users(&mut self) {
@@ -122,20 +132,16 @@ fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
                 } => {
                     unread.insert(*room_id, (*n, *head_seq));
                 }
-                Event::RoomJoined(r) => notes.push(Note {
-                    frame: json!({"type": "room_joined", "room_id": r.room.id.to_string(),
-                                  "name": r.room.name, "kind": r.room.kind.as_str(),
-                                  "unread": r.unread, "head_seq": r.room.head_seq})
-                    .to_string()
-                    .into(),
-                    skip_subscribers_of: None,
-                }),
-                Event::RoomLeft { room_id } => notes.push(Note {
-                    frame: json!({"type": "room_left", "room_id": room_id.to_string()})
-                        .to_string()
-                        .into(),
-                    skip_subscribers_of: None,
-                }),
+                Event::RoomJoined(r) => notes.push(Note::new(
+                    &json!({"type": "room_joined", "room_id": r.room.id.to_string(),
+                            "name": r.room.name, "kind": r.room.kind.as_str(),
+                            "unread": r.unread, "head_seq": r.room.head_seq}),
+                    None,
+                )),
+                Event::RoomLeft { room_id } => notes.push(Note::new(
+                    &json!({"type": "room_left", "room_id": room_id.to_string()}),
+                    None,
+                )),
                 Event::Lagged { .. } | Event::Revoked { .. } => entry.sub = None,
                 _ => {}
             },
@@ -176,12 +182,10 @@ fn next_on_phase(due: Instant, now: Instant) -> Instant {
 }
 
 fn unread_note(room: RoomId, unread: u64, skip_subscribers_of: Option<RoomId>) -> Note {
-    Note {
-        frame: json!({"type": "unread", "room_id": room.to_string(), "unread": unread})
-            .to_string()
-            .into(),
+    Note::new(
+        &json!({"type": "unread", "room_id": room.to_string(), "unread": unread}),
         skip_subscribers_of,
-    }
+    )
 }
 
 #[cfg(test)]
