@@ -23,7 +23,7 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> 
     let tx = conn.transaction()?;
     {
         let mut pick = tx.prepare_cached(
-            "SELECT p.pos, m.content, m.deleted FROM fts_pending p \
+            "SELECT p.pos, m.content, m.deleted, m.edited_at IS NULL FROM fts_pending p \
              LEFT JOIN messages m ON m.pos = p.pos ORDER BY p.pos",
         )?;
         let mut remove = tx.prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?;
@@ -37,12 +37,17 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> 
                     r.get::<_, i64>(0)?,
                     r.get::<_, Option<String>>(1)?,
                     r.get::<_, Option<bool>>(2)?,
+                    r.get::<_, Option<bool>>(3)?,
                 ))
             })?
             .take(limit)
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (pos, content, deleted) in picked {
-            remove.execute([pos])?;
+        for (pos, content, deleted, unedited) in picked {
+            // A message never edited nor deleted is queued once, at creation, and cannot
+            // be in the index yet: removing it would only cost FTS5 a lookup.
+            if !(unedited == Some(true) && deleted == Some(false)) {
+                remove.execute([pos])?;
+            }
             if let (Some(content), Some(false)) = (content, deleted) {
                 add.execute(rusqlite::params![pos, content])?;
             }
