@@ -154,10 +154,7 @@ pub fn drive_raw(
             IndexPolicy::LikeWriter(delay) => {
                 let since = *due_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= delay
-                    && store
-                        .index_chunk_like_writer(batch)
-                        .expect("raw index chunk")
-                        == 0
+                    && store.index_chunk_like_writer().expect("raw index chunk") == 0
                 {
                     due_since = None;
                 }

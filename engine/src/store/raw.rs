@@ -37,15 +37,13 @@ impl RawStore {
             limits: (unlimited, unlimited),
             fx: Effects::default(),
         };
-        let mut tx = self.conn.transaction()?;
+        let tx = self.conn.transaction()?;
         let mut out = Vec::with_capacity(posts.len());
         for post in posts {
             let op = crate::engine::post_op(post, None)?;
-            let sp = tx.savepoint()?;
-            let Outcome::Posted(posted) = commands::apply(&sp, op, &mut cx)? else {
+            let Outcome::Posted(posted) = commands::apply_in_savepoint(&tx, op, &mut cx)? else {
                 return Err(crate::Error::Storage("post produced no message".into()));
             };
-            sp.commit()?;
             out.push(posted);
         }
         tx.commit()?;
@@ -67,13 +65,10 @@ impl RawStore {
         }
     }
 
-    /// Indexes one chunk of what is queued, of the size the writer uses while commands wait
-    /// after a batch of `batch`; returns how many messages are left.
-    pub fn index_chunk_like_writer(&mut self, batch: usize) -> Result<u64> {
-        search::index_pending(
-            &mut self.conn,
-            crate::store::writer::busy_index_chunk(batch),
-        )
+    /// Indexes one chunk of what is queued, of the size the writer uses while commands
+    /// wait; returns how many messages are left.
+    pub fn index_chunk_like_writer(&mut self) -> Result<u64> {
+        search::index_pending(&mut self.conn, crate::store::writer::INDEX_CHUNK_BUSY)
     }
 
     /// The connection, for setting up fixtures.

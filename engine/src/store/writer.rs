@@ -27,22 +27,15 @@ pub(crate) enum Command {
     Shutdown,
 }
 
-/// Messages indexed per full-text transaction while the writer is idle.
+/// Messages indexed per full-text transaction while the writer is idle; it stops between
+/// chunks as soon as a command arrives.
 const INDEX_CHUNK: usize = 256;
-/// ... and while commands are waiting, [`INDEX_BATCHES`] times what the last batch wrote,
-/// at least [`INDEX_CHUNK_BUSY`] and at most [`INDEX_CHUNK_MAX`]: few when batches are
-/// small, so that commands wait only briefly, and under heavy load several batches' worth
-/// at once, so that indexing keeps up in few transactions (each one flushes a full-text
-/// segment that must be merged later).
-const INDEX_CHUNK_BUSY: usize = 32;
-const INDEX_BATCHES: usize = 4;
-const INDEX_CHUNK_MAX: usize = 1024;
-
-/// Messages indexed per full-text transaction while commands wait, after a batch of
-/// `last_batch` commands.
-pub(crate) fn busy_index_chunk(last_batch: usize) -> usize {
-    (last_batch * INDEX_BATCHES).clamp(INDEX_CHUNK_BUSY, INDEX_CHUNK_MAX)
-}
+/// ... and once the oldest queued message has waited `search_delay` while commands keep
+/// coming: one chunk of up to this many after each batch until none is left. Each
+/// full-text transaction costs a COMMIT and flushes a segment that must be merged later,
+/// so a saturated writer indexes in as few of them as when it indexes everything every
+/// `search_delay`; the commands waiting meanwhile are delayed once per `search_delay`.
+pub(crate) const INDEX_CHUNK_BUSY: usize = 1024;
 
 pub(crate) fn spawn(
     conn: Connection,
@@ -62,7 +55,6 @@ pub(crate) fn spawn(
         max_batch: opts.max_batch.max(1),
         search_delay: opts.search_delay,
         // Whatever a previous run left unindexed is due at once.
-        last_batch: 0,
         index_due_since: Some(
             Instant::now()
                 .checked_sub(opts.search_delay)
@@ -88,8 +80,6 @@ struct Writer {
     search_delay: Duration,
     /// When the oldest message not yet in the full-text index was acknowledged.
     index_due_since: Option<Instant>,
-    /// Commands in the last batch.
-    last_batch: usize,
 }
 
 impl Writer {
@@ -143,12 +133,12 @@ impl Writer {
             fx: Effects::default(),
         };
         let committed = (|| -> Result<()> {
-            let mut tx = self.conn.transaction()?;
+            let tx = self.conn.transaction()?;
             for cmd in batch.drain(..) {
                 match cmd {
                     Command::Shutdown => stop = true,
                     Command::Apply { op, reply } => {
-                        let result = run_in_savepoint(&mut tx, op, &mut cx);
+                        let result = commands::apply_in_savepoint(&tx, op, &mut cx);
                         done.push((reply, result));
                     }
                 }
@@ -168,7 +158,6 @@ impl Writer {
                 stop = true;
             }
         }
-        self.last_batch = done.len();
         let failed = done.iter().filter(|(_, r)| r.is_err()).count() as u64;
         if !done.is_empty() {
             self.stats.batch(done.len() as u64, failed);
@@ -211,7 +200,7 @@ impl Writer {
             let chunk = if rx.is_empty() {
                 INDEX_CHUNK
             } else {
-                busy_index_chunk(self.last_batch)
+                INDEX_CHUNK_BUSY
             };
             match search::index_pending(&mut self.conn, chunk) {
                 Ok(0) => {
@@ -242,25 +231,6 @@ impl Writer {
             log::warn!("final checkpoint failed: {e}");
         }
     }
-}
-
-/// Runs one command in its own savepoint; a failure undoes it and its effects alone.
-fn run_in_savepoint(
-    tx: &mut rusqlite::Transaction<'_>,
-    op: Op,
-    cx: &mut Cx<'_>,
-) -> Result<Outcome> {
-    let mut sp = tx.savepoint()?;
-    let (changes, fts_queued) = (cx.fx.changes.len(), cx.fx.fts_queued);
-    let result = commands::apply(&sp, op, cx);
-    if result.is_ok() {
-        sp.commit()?;
-    } else {
-        sp.rollback()?;
-        cx.fx.changes.truncate(changes);
-        cx.fx.fts_queued = fts_queued;
-    }
-    result
 }
 
 /// The writer's mailbox, held by every engine handle.

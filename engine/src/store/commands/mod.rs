@@ -128,6 +128,26 @@ pub(crate) struct Cx<'a> {
     pub fx: Effects,
 }
 
+/// Runs one command in its own savepoint of the open transaction: a failure undoes its
+/// writes and its effects alone, and the batch's other commands go on. The savepoint
+/// statements are prepared once (`rusqlite::Savepoint` parses its SQL at every use, a
+/// measurable share of a small command).
+pub(crate) fn apply_in_savepoint(conn: &Connection, op: Op, cx: &mut Cx<'_>) -> Result<Outcome> {
+    let (changes, fts_queued) = (cx.fx.changes.len(), cx.fx.fts_queued);
+    conn.prepare_cached("SAVEPOINT command")?.execute([])?;
+    let result = apply(conn, op, cx).and_then(|out| {
+        conn.prepare_cached("RELEASE command")?.execute([])?;
+        Ok(out)
+    });
+    if result.is_err() {
+        cx.fx.changes.truncate(changes);
+        cx.fx.fts_queued = fts_queued;
+        conn.prepare_cached("ROLLBACK TO command")?.execute([])?;
+        conn.prepare_cached("RELEASE command")?.execute([])?;
+    }
+    result
+}
+
 /// Runs one command against the writer's connection (inside a savepoint).
 pub(crate) fn apply(conn: &Connection, op: Op, cx: &mut Cx<'_>) -> Result<Outcome> {
     let now = cx.now;
