@@ -1,11 +1,15 @@
-//! WAL checkpoints on their own thread and connection, so that a commit never waits for one.
+//! WAL checkpoints on their own thread and connection, so that a commit never waits for one,
+//! and the writer's share: keeping the WAL from growing without bound.
 
+use std::cell::Cell;
+use std::os::raw::c_int;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use rusqlite::Connection;
 
 use crate::options::Options;
 use crate::stats::Counters;
@@ -77,14 +81,22 @@ fn run(opts: &Options, rx: &Receiver<()>, waiting: &AtomicBool, stats: &Counters
         let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
         });
+        let mut long = false;
         match pass {
             Ok(now) => {
                 if now.1 > 0 && now != last {
                     stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+                    // The WAL is getting long and the writer is still adding to it: copy
+                    // again at once, so that the tail the writer copies itself when it
+                    // restarts the WAL (see `bound_wal`) is one pass long, not a pause.
+                    long = now.0 >= i64::from(WAL_RESTART_FRAMES / 2);
                 }
                 last = now;
             }
             Err(e) => log::warn!("checkpoint failed: {e}"),
+        }
+        if long {
+            continue;
         }
         // Let the WAL gather some pages before the next pass (no nudges come meanwhile; a
         // stale one from a race with the flag is dropped here).
@@ -96,5 +108,62 @@ fn run(opts: &Options, rx: &Receiver<()>, waiting: &AtomicBool, stats: &Counters
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
+    }
+}
+
+/// WAL frames after which the writer finishes a checkpoint itself (32 MiB of 2 KiB pages).
+///
+/// SQLite writes the WAL from its start again only once a checkpoint has copied every frame
+/// back into the database. The checkpointer thread cannot get there while the writer keeps
+/// committing (frames arrive during its pass), so under sustained load the WAL grew by every
+/// commit: 2 GB after 200,000 posts, every frame a new block the file system must allocate
+/// and zero. Past this many frames, the writer runs a `PASSIVE` checkpoint between two
+/// transactions: it copies only what the checkpointer has not (the frames since its last
+/// pass), and the next transaction starts the WAL over.
+const WAL_RESTART_FRAMES: c_int = 16384;
+
+thread_local! {
+    /// Frames in the WAL after the last commit of a writer connection on this thread (set by
+    /// [`note_wal_frames`]; one writer connection per thread).
+    static WAL_FRAMES: Cell<c_int> = const { Cell::new(0) };
+}
+
+fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.set(frames);
+    Ok(())
+}
+
+/// Makes the connection report its WAL's length after each commit. Must come after
+/// `PRAGMA wal_autocheckpoint`, which replaces the hook.
+pub(crate) fn watch_wal(conn: &Connection) {
+    conn.wal_hook(Some(note_wal_frames));
+}
+
+/// Between transactions on the writer's connection: once the WAL holds more than
+/// [`WAL_RESTART_FRAMES`], checkpoints what the checkpointer has not copied yet so that
+/// the next transaction restarts the WAL. Never waits: if the checkpointer is in a pass,
+/// the next commit tries again. Returns whether every frame is now in the database.
+pub(crate) fn bound_wal(conn: &Connection, stats: Option<&Counters>) -> bool {
+    if WAL_FRAMES.get() < WAL_RESTART_FRAMES {
+        return false;
+    }
+    // (busy, frames in the WAL, frames copied back); an error is a checkpoint in progress
+    // on the checkpointer's connection.
+    let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    });
+    match pass {
+        Ok((0, log, copied)) if log == copied => {
+            WAL_FRAMES.set(0);
+            if let Some(stats) = stats {
+                stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+            }
+            true
+        }
+        _ => false,
     }
 }

@@ -8,7 +8,7 @@ use crate::model::{NewPost, Posted};
 use crate::options::Options;
 use crate::ratelimit::{PostLimiter, RateLimit};
 use crate::store::commands::{self, Cx, Effects, Outcome};
-use crate::store::{schema, search};
+use crate::store::{checkpoint, schema, search};
 
 /// Ember's schema, pragmas and post command on one connection, driven directly.
 #[doc(hidden)]
@@ -47,6 +47,7 @@ impl RawStore {
             out.push(posted);
         }
         tx.commit()?;
+        checkpoint::bound_wal(&self.conn, None);
         Ok(out)
     }
 
@@ -61,6 +62,7 @@ impl RawStore {
                 return Ok(n);
             }
             let left = search::index_pending(&mut self.conn, 4096)?;
+            checkpoint::bound_wal(&self.conn, None);
             n += before as u64 - left;
         }
     }
@@ -68,7 +70,9 @@ impl RawStore {
     /// Indexes one chunk of what is queued, of the size the writer uses while commands
     /// wait; returns how many messages are left.
     pub fn index_chunk_like_writer(&mut self) -> Result<u64> {
-        search::index_pending(&mut self.conn, crate::store::writer::INDEX_CHUNK_BUSY)
+        let left = search::index_pending(&mut self.conn, crate::store::writer::INDEX_CHUNK_BUSY)?;
+        checkpoint::bound_wal(&self.conn, None);
+        Ok(left)
     }
 
     /// The connection, for setting up fixtures.

@@ -140,6 +140,7 @@ pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
         opts.writer_cache_kib
     ))
     .map_err(|e| open_error(opts, e))?;
+    crate::store::checkpoint::watch_wal(&conn);
     conn.busy_handler(Some(wait_for_lock))
         .map_err(|e| open_error(opts, e))?;
     migrate(&mut conn).map_err(|e| match e {

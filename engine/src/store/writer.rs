@@ -15,7 +15,7 @@ use crate::live::Change;
 use crate::options::Options;
 use crate::ratelimit::{PostLimiter, RateLimit};
 use crate::stats::Counters;
-use crate::store::checkpoint::Checkpointer;
+use crate::store::checkpoint::{self, Checkpointer};
 use crate::store::commands::{self, Cx, Effects, Op, Outcome};
 use crate::store::search;
 
@@ -104,13 +104,20 @@ impl Writer {
                 }
             }
             stopping |= self.commit_batch(&mut batch);
-            self.checkpointer.nudge();
+            self.after_commit();
             self.index(rx, stopping);
             if stopping && rx.is_empty() {
                 break;
             }
         }
         self.finish();
+    }
+
+    /// Keeps the WAL short: asks the checkpointer for a pass and, once the WAL is long,
+    /// copies its tail into the database so that the next transaction starts it over.
+    fn after_commit(&self) {
+        checkpoint::bound_wal(&self.conn, Some(&self.stats));
+        self.checkpointer.nudge();
     }
 
     /// How long the writer may sleep before indexing is due.
@@ -213,7 +220,7 @@ impl Writer {
                     return;
                 }
             }
-            self.checkpointer.nudge();
+            self.after_commit();
             if !rx.is_empty() && !all {
                 return;
             }
