@@ -18,7 +18,8 @@ pub struct Stats {
     pub queue_depth: u64,
     /// Messages written but not yet in the full-text index.
     pub search_backlog: u64,
-    /// WAL checkpoints run off the writer's path.
+    /// WAL checkpoint passes that copied frames: the checkpointer thread's, and the
+    /// writer's own when it finishes one to start a long WAL over.
     pub checkpoints: u64,
 }
 
