@@ -190,8 +190,8 @@ impl Writer {
         stop
     }
 
-    /// Indexes queued messages when due: right away when no command waits, or regardless
-    /// once the oldest has waited `search_delay`.
+    /// Indexes queued messages when due: once the oldest has waited half of
+    /// `search_delay` if no command waits, and regardless once it has waited all of it.
     fn index(&mut self, rx: &Receiver<Command>, all: bool) {
         loop {
             let Some(since) = self.index_due_since else {
