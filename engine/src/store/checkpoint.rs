@@ -77,21 +77,17 @@ fn run(opts: &Options, rx: &Receiver<()>, waiting: &AtomicBool, stats: &Counters
             Err(RecvTimeoutError::Disconnected) => return,
         }
         waiting.store(false, Ordering::Release);
-        // Answers (busy, frames in the WAL, frames copied back into the database).
-        let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        });
         let mut long = false;
-        match pass {
-            Ok(now) => {
-                if now.1 > 0 && now != last {
+        match passive_checkpoint(&conn) {
+            Ok((_, log, copied)) => {
+                if copied > 0 && (log, copied) != last {
                     stats.checkpoints.fetch_add(1, Ordering::Relaxed);
                     // The WAL is getting long and the writer is still adding to it: copy
                     // again at once, so that the tail the writer copies itself when it
                     // restarts the WAL (see `bound_wal`) is one pass long, not a pause.
-                    long = now.0 >= i64::from(WAL_RESTART_FRAMES / 2);
+                    long = log >= i64::from(WAL_RESTART_FRAMES / 2);
                 }
-                last = now;
+                last = (log, copied);
             }
             Err(e) => log::warn!("checkpoint failed: {e}"),
         }
@@ -141,29 +137,26 @@ pub(crate) fn watch_wal(conn: &Connection) {
 
 /// Between transactions on the writer's connection: once the WAL holds more than
 /// [`WAL_RESTART_FRAMES`], checkpoints what the checkpointer has not copied yet so that
-/// the next transaction restarts the WAL. Never waits: if the checkpointer is in a pass,
-/// the next commit tries again. Returns whether every frame is now in the database.
-pub(crate) fn bound_wal(conn: &Connection, stats: Option<&Counters>) -> bool {
+/// the next transaction restarts the WAL. Never waits: if the checkpointer is in a pass
+/// (an error here), the next commit tries again.
+pub(crate) fn bound_wal(conn: &Connection, stats: Option<&Counters>) {
     if WAL_FRAMES.get() < WAL_RESTART_FRAMES {
-        return false;
+        return;
     }
-    // (busy, frames in the WAL, frames copied back); an error is a checkpoint in progress
-    // on the checkpointer's connection.
-    let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    });
-    match pass {
-        Ok((0, log, copied)) if log == copied => {
-            WAL_FRAMES.set(0);
-            if let Some(stats) = stats {
-                stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-            }
-            true
+    if let Ok((false, log, copied)) = passive_checkpoint(conn)
+        && log == copied
+    {
+        WAL_FRAMES.set(0);
+        if let Some(stats) = stats {
+            stats.checkpoints.fetch_add(1, Ordering::Relaxed);
         }
-        _ => false,
     }
+}
+
+/// One `PASSIVE` checkpoint pass: (busy, frames in the WAL, frames copied back into the
+/// database).
+fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<(bool, i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
 }

@@ -45,7 +45,8 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> 
         for (pos, content, deleted, unedited) in picked {
             // A message never edited nor deleted is queued once, at creation, and cannot
             // be in the index yet: removing it would only cost FTS5 a lookup.
-            if !(unedited == Some(true) && deleted == Some(false)) {
+            let maybe_indexed = unedited != Some(true) || deleted != Some(false);
+            if maybe_indexed {
                 remove.execute([pos])?;
             }
             if let (Some(content), Some(false)) = (content, deleted) {
