@@ -13,11 +13,13 @@
 //! - [`corpus`]: the cached 1M-message database for the read benchmarks;
 //! - [`drive`]: posting through an engine (blocking posters, a pipeline with many posts in
 //!   flight, posters on a fixed schedule), measuring acknowledgement latency;
-//! - [`measure`]: latency percentiles and table printing.
+//! - [`measure`]: latency percentiles and table printing;
+//! - [`contention`]: every kind of call at once on one database, counting failed calls.
 //!
 //! Sizes come from environment variables (see [`env_usize`]) so that every bench can be
 //! smoke-run quickly, e.g. `EMBER_BENCH_MESSAGES=20000`.
 
+pub mod contention;
 pub mod corpus;
 pub mod drive;
 pub mod fixture;

@@ -143,11 +143,14 @@ fn replay_while_writing(
             .zip(scripts)
             .map(|(w, script)| s.spawn(move || write(db, w.id, rooms, script)))
             .collect();
+        // Stops the reader however this scope ends: were a writer to panic, the scope would
+        // otherwise wait forever for a reader that waits for the flag.
+        let stop_reader = common::SetOnDrop(&stop);
         let mut acked = HashMap::new();
         for w in writing {
             acked.extend(w.join().expect("writer thread"));
         }
-        stop.store(true, Ordering::Release);
+        drop(stop_reader);
         (acked, reading.join().expect("reader thread"))
     })
 }

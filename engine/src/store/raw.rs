@@ -37,7 +37,7 @@ impl RawStore {
             limits: (unlimited, unlimited),
             fx: Effects::default(),
         };
-        let tx = self.conn.transaction()?;
+        let tx = schema::begin_write(&mut self.conn)?;
         let mut out = Vec::with_capacity(posts.len());
         for post in posts {
             let op = crate::engine::post_op(post, None)?;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -10,7 +10,7 @@ use crate::ids::Epoch;
 use crate::options::{Options, Synchronous};
 
 /// The newest schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Page size of new databases. A post dirties a leaf of each room-keyed index (seq and
 /// change order) besides pages its batch shares, and every dirty page is written whole to
@@ -20,7 +20,8 @@ pub const SCHEMA_VERSION: i64 = 1;
 pub const PAGE_SIZE: u32 = 2048;
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
 CREATE TABLE users(
@@ -98,7 +99,24 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
 -- FTS5 leaves of 4050 bytes (its default) would each span two 2 KiB pages plus overflow.
 INSERT INTO messages_fts(messages_fts, rank) VALUES('pgsz', 2000);
 CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY);
-"#];
+"#,
+    r#"
+-- Deleted means gone: a contentless_delete table only marks removed rows (their terms stay
+-- in the index pages until a merge), so the index becomes a plain contentless table whose
+-- 'delete' command, with secure-delete on, rewrites the pages that held the old terms. The
+-- queue keeps the text the index holds for a message (NULL when it holds none) so that the
+-- indexer can name exactly those terms. Everything is indexed again.
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5(
+    content, content='', tokenize='porter unicode61'
+);
+INSERT INTO messages_fts(messages_fts, rank) VALUES('pgsz', 2000);
+INSERT INTO messages_fts(messages_fts, rank) VALUES('secure-delete', 1);
+DROP TABLE fts_pending;
+CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY, indexed TEXT);
+INSERT INTO fts_pending(pos) SELECT pos FROM messages WHERE deleted = 0;
+"#,
+];
 
 fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
     Error::Open {
@@ -131,12 +149,15 @@ pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
             format!("could not enable WAL (journal_mode={mode})"),
         ));
     }
+    // secure_delete: the space a changed or deleted row leaves is zeroed, so text from before
+    // an edit or a delete is gone from the file once the change is checkpointed.
     conn.execute_batch(&format!(
         "PRAGMA synchronous={sync};
          PRAGMA foreign_keys=ON;
          PRAGMA cache_size=-{};
          PRAGMA wal_autocheckpoint=0;
-         PRAGMA journal_size_limit=67108864;",
+         PRAGMA journal_size_limit=67108864;
+         PRAGMA secure_delete=ON;",
         opts.writer_cache_kib
     ))
     .map_err(|e| open_error(opts, e))?;
@@ -179,6 +200,17 @@ pub(crate) fn open_checkpointer(opts: &Options) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Starts a transaction on a writing connection that takes SQLite's write lock at `BEGIN`.
+///
+/// A deferred transaction that reads first and writes later must upgrade its read snapshot
+/// to the write lock, and SQLite answers that upgrade with `SQLITE_BUSY` at once, without
+/// calling the busy handler, whenever another connection holds the lock for a moment: a
+/// reader or the checkpointer that found the WAL-index header mid-update takes it briefly
+/// to check it. Taken at `BEGIN`, with no snapshot yet, the lock is waited for.
+pub(crate) fn begin_write(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+}
+
 fn migrate(conn: &mut Connection) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
@@ -188,7 +220,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         });
     }
     for (version, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
+        let tx = begin_write(conn)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version as i64 + 1)?;
         tx.commit()?;
@@ -234,6 +266,51 @@ mod tests {
             }
             other => panic!("expected SchemaTooNew, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn version_1_databases_are_reindexed_with_secure_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::new(dir.path().join("db"));
+        {
+            let conn = Connection::open(&opts.path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO users(key, id, login, name, role, created_at) VALUES (1, x'01', 'a', 'A', 0, 0);
+                 INSERT INTO rooms(key, id, kind, name, creator_key, created_at) VALUES (1, x'02', 0, 'r', 1, 0);
+                 INSERT INTO messages(pos, id, room_key, seq, change_seq, creator_key, client_message_id, content, created_at, deleted)
+                   VALUES (1, x'03', 1, 1, 1, 1, x'04', 'kept words', 0, 0),
+                          (2, x'05', 1, 2, 3, 1, x'06', '', 0, 1);
+                 INSERT INTO messages_fts(rowid, content) VALUES (1, 'kept words');",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let (conn, _) = open_writer(&opts).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let queued: Vec<(i64, Option<String>)> = conn
+            .prepare("SELECT pos, indexed FROM fts_pending ORDER BY pos")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            queued,
+            vec![(1, None)],
+            "every live message is indexed again"
+        );
+        let secure: i64 = conn
+            .query_row(
+                "SELECT v FROM messages_fts_config WHERE k = 'secure-delete'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(secure, 1);
     }
 
     #[test]

@@ -18,15 +18,19 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
 }
 
 /// Indexes up to `limit` queued messages in one transaction (new and edited content goes in,
-/// deleted content comes out). Returns how many are still queued.
+/// the terms of replaced and deleted content come out of the index pages, not only out of
+/// the results). Returns how many are still queued.
 pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::schema::begin_write(conn)?;
     {
         let mut pick = tx.prepare_cached(
-            "SELECT p.pos, m.content, m.deleted, m.edited_at IS NULL FROM fts_pending p \
+            "SELECT p.pos, p.indexed, m.content, m.deleted FROM fts_pending p \
              LEFT JOIN messages m ON m.pos = p.pos ORDER BY p.pos",
         )?;
-        let mut remove = tx.prepare_cached("DELETE FROM messages_fts WHERE rowid = ?1")?;
+        // A contentless table forgets a row's terms only when told exactly which they were.
+        let mut remove = tx.prepare_cached(
+            "INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', ?1, ?2)",
+        )?;
         let mut add =
             tx.prepare_cached("INSERT INTO messages_fts(rowid, content) VALUES (?1, ?2)")?;
         let mut done = tx.prepare_cached("DELETE FROM fts_pending WHERE pos = ?1")?;
@@ -36,18 +40,15 @@ pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> 
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, Option<String>>(1)?,
-                    r.get::<_, Option<bool>>(2)?,
+                    r.get::<_, Option<String>>(2)?,
                     r.get::<_, Option<bool>>(3)?,
                 ))
             })?
             .take(limit)
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (pos, content, deleted, unedited) in picked {
-            // A message never edited nor deleted is queued once, at creation, and cannot
-            // be in the index yet: removing it would only cost FTS5 a lookup.
-            let maybe_indexed = unedited != Some(true) || deleted != Some(false);
-            if maybe_indexed {
-                remove.execute([pos])?;
+        for (pos, indexed, content, deleted) in picked {
+            if let Some(indexed) = indexed {
+                remove.execute(rusqlite::params![pos, indexed])?;
             }
             if let (Some(content), Some(false)) = (content, deleted) {
                 add.execute(rusqlite::params![pos, content])?;

@@ -17,7 +17,7 @@ use crate::ratelimit::{PostLimiter, RateLimit};
 use crate::stats::Counters;
 use crate::store::checkpoint::{self, Checkpointer};
 use crate::store::commands::{self, Cx, Effects, Op, Outcome};
-use crate::store::search;
+use crate::store::{schema, search};
 
 /// Called once with a command's result, after COMMIT (or with the error that stopped it).
 pub(crate) type Reply = Box<dyn FnOnce(Result<Outcome>) + Send>;
@@ -140,7 +140,7 @@ impl Writer {
             fx: Effects::default(),
         };
         let committed = (|| -> Result<()> {
-            let tx = self.conn.transaction()?;
+            let tx = schema::begin_write(&mut self.conn)?;
             for cmd in batch.drain(..) {
                 match cmd {
                     Command::Shutdown => stop = true,

@@ -14,6 +14,8 @@ use ember_engine::{
 };
 use tempfile::TempDir;
 
+pub mod watchdog;
+
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -51,6 +53,7 @@ impl TestDb {
 
 /// Options for a database at `path`: cheap password hashing and a short search delay.
 pub fn options(path: &Path) -> Options {
+    watchdog::arm();
     let mut opts = Options::new(path);
     opts.password_cost = PasswordCost {
         memory_kib: 8,
@@ -61,6 +64,16 @@ pub fn options(path: &Path) -> Options {
     opts.post_rate = ember_engine::RateLimit::new(1e9, 1_000_000_000);
     opts.bot_post_rate = opts.post_rate;
     opts
+}
+
+/// Sets a stop flag when dropped, so that threads polling it end even when the thread that
+/// was to set it panicked.
+pub struct SetOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// A fresh database with the test [`options`].

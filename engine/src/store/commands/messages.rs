@@ -42,9 +42,19 @@ fn message_by_key(conn: &Connection, pos: i64) -> Result<Message> {
         .query_row([pos], rows::message)?)
 }
 
-fn queue_for_index(conn: &Connection, pos: i64, fx: &mut Effects) -> Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO fts_pending(pos) VALUES (?1)")?
-        .execute([pos])?;
+/// Queues a message for the indexer. `indexed` is the text the full-text index holds for it
+/// now (`None` for a new message): the indexer removes exactly those terms. A message already
+/// queued keeps the text of its first queueing, which is what the index still holds.
+fn queue_for_index(
+    conn: &Connection,
+    pos: i64,
+    indexed: Option<&str>,
+    fx: &mut Effects,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO fts_pending(pos, indexed) VALUES (?1, ?2) ON CONFLICT(pos) DO NOTHING",
+    )?
+    .execute(params![pos, indexed])?;
     fx.fts_queued += 1;
     Ok(())
 }
@@ -117,7 +127,7 @@ pub(super) fn post(
         rows::encode_ids(&mentioned),
         sound
     ])?;
-    queue_for_index(conn, conn.last_insert_rowid(), &mut cx.fx)?;
+    queue_for_index(conn, conn.last_insert_rowid(), None, &mut cx.fx)?;
     conn.prepare_cached(
         "UPDATE rooms SET last_seq = ?2, last_change_seq = ?3, last_message_at = ?4 WHERE key = ?1",
     )?
@@ -158,13 +168,23 @@ pub(super) fn post(
     }))
 }
 
-/// The live message and its room key, if `user` may change it (author or admin).
-fn changeable(conn: &Connection, user: UserId, message: MessageId) -> Result<(i64, i64)> {
+/// A live message `user` may change (author or admin).
+struct Changeable {
+    pos: i64,
+    room_key: i64,
+    /// Its content before the change.
+    content: String,
+}
+
+/// The live message, if `user` may change it (author or admin).
+fn changeable(conn: &Connection, user: UserId, message: MessageId) -> Result<Changeable> {
     let actor = access::active_user(conn, user)?;
-    let (pos, room_key, creator_key, deleted): (i64, i64, i64, bool) = conn
-        .prepare_cached("SELECT pos, room_key, creator_key, deleted FROM messages WHERE id = ?1")?
+    let (pos, room_key, creator_key, deleted, content): (i64, i64, i64, bool, String) = conn
+        .prepare_cached(
+            "SELECT pos, room_key, creator_key, deleted, content FROM messages WHERE id = ?1",
+        )?
         .query_row([message], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?
         .ok_or(Error::NotFound("message"))?;
@@ -181,7 +201,11 @@ fn changeable(conn: &Connection, user: UserId, message: MessageId) -> Result<(i6
             return Err(Error::Forbidden("not a member of this room"));
         }
     }
-    Ok((pos, room_key))
+    Ok(Changeable {
+        pos,
+        room_key,
+        content,
+    })
 }
 
 pub(super) fn edit(
@@ -191,7 +215,11 @@ pub(super) fn edit(
     content: String,
     cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
-    let (pos, room_key) = changeable(conn, user, message)?;
+    let Changeable {
+        pos,
+        room_key,
+        content: before,
+    } = changeable(conn, user, message)?;
     let change_seq = next_change(conn, room_key)?;
     let mentioned = mentions(conn, room_key, &content)?;
     conn.prepare_cached(
@@ -205,7 +233,7 @@ pub(super) fn edit(
         change_seq,
         rows::encode_ids(&mentioned)
     ])?;
-    queue_for_index(conn, pos, &mut cx.fx)?;
+    queue_for_index(conn, pos, Some(&before), &mut cx.fx)?;
     let message = message_by_key(conn, pos)?;
     cx.fx
         .changes
@@ -219,14 +247,18 @@ pub(super) fn delete(
     message: MessageId,
     cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
-    let (pos, room_key) = changeable(conn, user, message)?;
+    let Changeable {
+        pos,
+        room_key,
+        content: before,
+    } = changeable(conn, user, message)?;
     let change_seq = next_change(conn, room_key)?;
     conn.prepare_cached(
         "UPDATE messages SET content = '', deleted = 1, change_seq = ?2, mentions = NULL, \
          sound = NULL WHERE pos = ?1",
     )?
     .execute([pos, change_seq])?;
-    queue_for_index(conn, pos, &mut cx.fx)?;
+    queue_for_index(conn, pos, Some(&before), &mut cx.fx)?;
     let message = message_by_key(conn, pos)?;
     cx.fx
         .changes

@@ -1,0 +1,83 @@
+//! Deleted means gone: once a change is checkpointed, text from before an edit and the text
+//! of a deleted message are nowhere in the database file, neither in the message rows nor
+//! in the full-text index pages (searching no longer finding a word is not enough).
+
+mod common;
+
+use common::*;
+use ember_engine::Engine;
+
+/// Waits until search agrees with the current text, closes the engine (its last checkpoint
+/// copies the WAL into the database), and returns the database file's bytes.
+fn file_after_checkpoint(db: TestDb, user: ember_engine::UserId, gone: &[&str]) -> Vec<u8> {
+    for word in gone {
+        eventually(&format!("`{word}` is out of the index"), || {
+            search_ids(&db, user, word).is_empty()
+        });
+    }
+    let path = db.path().to_path_buf();
+    db.engine.close();
+    // Reopening and closing once more runs a checkpoint with no reader in the way.
+    let opts = db.engine.options().clone();
+    Engine::open(opts).expect("reopen").close();
+    std::fs::read(&path).expect("read the database file")
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn text_replaced_by_an_edit_is_not_in_the_file() {
+    let db = open();
+    let ann = member(&db, "ann");
+    let room = open_room(&db, ann.id, "Lobby");
+    // Several messages, so that the index holds more than one term per page.
+    for i in 0..50 {
+        post(
+            &db,
+            ann.id,
+            room,
+            &format!("filler message number {i} about lunch"),
+        );
+    }
+    let m = post(&db, ann.id, room, "meet at quixotically7 tomorrow");
+    eventually("the word is searchable", || {
+        search_ids(&db, ann.id, "quixotically7") == vec![m.id]
+    });
+    db.edit_message(ann.id, m.id, "meet at noon tomorrow")
+        .expect("edit");
+    let bytes = file_after_checkpoint(db, ann.id, &["quixotically7"]);
+    assert!(
+        !contains(&bytes, "quixotically7"),
+        "the text from before the edit is still in the database file"
+    );
+    assert!(contains(&bytes, "noon"), "the new text should be there");
+}
+
+#[test]
+fn text_of_a_deleted_message_is_not_in_the_file() {
+    let db = open();
+    let ann = member(&db, "ann");
+    let room = open_room(&db, ann.id, "Lobby");
+    for i in 0..50 {
+        post(
+            &db,
+            ann.id,
+            room,
+            &format!("filler message number {i} about lunch"),
+        );
+    }
+    let m = post(&db, ann.id, room, "the password is zebrafishlantern9");
+    eventually("the word is searchable", || {
+        search_ids(&db, ann.id, "zebrafishlantern9") == vec![m.id]
+    });
+    db.delete_message(ann.id, m.id).expect("delete");
+    let bytes = file_after_checkpoint(db, ann.id, &["zebrafishlantern9"]);
+    assert!(
+        !contains(&bytes, "zebrafishlantern9"),
+        "the deleted text is still in the database file"
+    );
+}
