@@ -37,6 +37,9 @@ const WRITERS: usize = 4;
 const READERS: usize = 2;
 /// Rooms written to.
 const ROOMS: usize = 4;
+/// Threads that start short read transactions back to back (one room's head each): each
+/// start reads the WAL index, which is where a writer's lock upgrade used to collide.
+const POKERS: usize = 4;
 
 /// Runs the scenario on a fresh database in `dir` for `duration`, then checks that every
 /// room's feed is gapless and holds every acknowledged message.
@@ -70,6 +73,23 @@ pub fn run(dir: &std::path::Path, duration: Duration) -> Report {
             s.spawn(move || {
                 let user = world.users[1 + WRITERS + r];
                 let reads = read(engine, user, &world.rooms, stop, &fail);
+                if let Ok(mut rep) = report.lock() {
+                    rep.reads += reads;
+                }
+            });
+        }
+        for p in 0..POKERS {
+            let (engine, world, stop, report) = (&engine, &world, &stop, &report);
+            s.spawn(move || {
+                let user = world.users[0];
+                let room = world.rooms[p % world.rooms.len()];
+                let mut reads = 0;
+                while !stop.load(Ordering::Acquire) {
+                    match engine.room(user, room) {
+                        Ok(_) => reads += 1,
+                        Err(e) => fail("room", e),
+                    }
+                }
                 if let Ok(mut rep) = report.lock() {
                     rep.reads += reads;
                 }
