@@ -10,7 +10,7 @@ use crate::ids::Epoch;
 use crate::options::{Options, Synchronous};
 
 /// The newest schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Page size of new databases. A post dirties a leaf of each room-keyed index (seq and
 /// change order) besides pages its batch shares, and every dirty page is written whole to
@@ -20,7 +20,8 @@ pub const SCHEMA_VERSION: i64 = 1;
 pub const PAGE_SIZE: u32 = 2048;
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
 CREATE TABLE users(
@@ -98,7 +99,14 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
 -- FTS5 leaves of 4050 bytes (its default) would each span two 2 KiB pages plus overflow.
 INSERT INTO messages_fts(messages_fts, rank) VALUES('pgsz', 2000);
 CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY);
-"#];
+"#,
+    // 1 -> 2: the secret a bot's webhook calls are signed with (X-Ember-Signature). Bots made
+    // before it get one here; SQLite's randomness is ChaCha20 seeded from the OS.
+    r#"
+ALTER TABLE users ADD COLUMN webhook_secret TEXT;
+UPDATE users SET webhook_secret = lower(hex(randomblob(32))) WHERE role = 2;
+"#,
+];
 
 fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
     Error::Open {
