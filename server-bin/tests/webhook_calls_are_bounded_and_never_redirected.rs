@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -101,4 +102,30 @@ fn an_unreachable_receiver_is_an_error_not_a_panic() {
     drop(closed);
     let result = client(Duration::from_secs(5)).deliver(&url, SECRET, b"{}");
     assert!(matches!(result, Err(WebhookError::Failed(_))), "{result:?}");
+}
+
+#[test]
+fn https_is_spoken_with_tls() {
+    // A plain-HTTP receiver behind an https:// URL: the client opens with a TLS handshake
+    // record (so rustls and its crypto provider are in place) and fails cleanly on the
+    // plain answer.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("https://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, first_bytes) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut head = [0u8; 3];
+        let _ = s.read_exact(&mut head);
+        let _ = tx.send(head);
+        let _ = s.write_all(&answer("200 OK", "text/plain", b"beep"));
+    });
+    let result = client(Duration::from_secs(5)).deliver(&url, SECRET, b"{}");
+    assert!(matches!(result, Err(WebhookError::Failed(_))), "{result:?}");
+    let head = first_bytes
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the receiver was contacted");
+    // A TLS handshake record: content type 22, version 3.x.
+    assert_eq!((head[0], head[1]), (0x16, 0x03), "{head:?}");
 }
