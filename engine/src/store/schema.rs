@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: i64 = 2;
 /// change order) besides pages its batch shares, and every dirty page is written whole to
 /// the WAL at COMMIT: 2 KiB pages halve that (17.2 → 9.7 KiB of WAL per post with 16
 /// posters) and gave 14–27% more posts/s than 4 KiB; 1 KiB and 8 KiB were slower (see
-/// BENCHMARKS.md). Existing databases keep the page size they were created with.
+/// docs/perf-log.md). Existing databases keep the page size they were created with.
 pub const PAGE_SIZE: u32 = 2048;
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
