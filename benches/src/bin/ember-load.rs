@@ -71,8 +71,8 @@ struct PrepareArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// A server to load, NAME=HOST:PORT[@PID]; with the PID, its RSS and CPU are read from
-    /// /proc. Repeatable: targets are loaded one after another with the same plan.
+    /// A server to load: NAME=HOST:PORT, or NAME=HOST:PORT@PID to also read its RSS and CPU
+    /// from /proc. Repeatable: targets are loaded one after another with the same plan.
     #[arg(long = "target", value_name = "NAME=HOST:PORT[@PID]", required = true,
           value_parser = Target::parse)]
     targets: Vec<Target>,
