@@ -1200,6 +1200,29 @@ enum ember_status ember_bot_webhook(const struct ember_engine *engine,
                                     char **out);
 
 /**
+ * The secret a bot's webhook calls are signed with (64 hex characters): the host signs
+ * each request body with HMAC-SHA256 under it. On `EMBER_OK`, `*out` is the secret, owned
+ * by the caller (`ember_string_free`). Host-level: hand it only to the bot's owner.
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
+ * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_bot_webhook_secret(const struct ember_engine *engine,
+                                           struct ember_uuid bot,
+                                           char **out);
+
+/**
+ * Replaces a bot's webhook secret with a new random one. On `EMBER_OK`, `*out` is the new
+ * secret, owned by the caller (`ember_string_free`).
+ *
+ * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
+ * `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ */
+enum ember_status ember_rotate_bot_webhook_secret(const struct ember_engine *engine,
+                                                  struct ember_uuid bot,
+                                                  char **out);
+
+/**
  * Frees a user handed out by libember, with its strings. NULL is ignored.
  */
 void ember_user_free(struct ember_user *user);

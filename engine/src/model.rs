@@ -119,6 +119,9 @@ pub struct Bot {
     /// The secret key (64 hex characters); only its hash is stored, so this is the only time
     /// it can be read.
     pub key: String,
+    /// The secret the host signs the bot's webhook calls with (64 hex characters; see
+    /// [`crate::Engine::bot_webhook_secret`]). Stored as is, since signing needs it.
+    pub webhook_secret: String,
 }
 
 /// A room.

@@ -47,7 +47,7 @@ pub struct Options {
     /// posts keep touching (the right edges of the indexes, a leaf per busy room) in
     /// hundreds of busy rooms. Larger is not free: after a commit in which a B-tree split
     /// reordered pages, SQLite walks the whole writer cache (measured: 8.7% of the CPU
-    /// with 64 MiB, 1.9% with 8 MiB; BENCHMARKS.md). Raise it when thousands of rooms are
+    /// with 64 MiB, 1.9% with 8 MiB; docs/perf-log.md). Raise it when thousands of rooms are
     /// busy at once.
     pub writer_cache_kib: u32,
     /// Page cache of each reader connection, in KiB.

@@ -376,6 +376,18 @@ class Engine:
         check(lib.ember_bot_webhook(self.h, CUuid.of(bot), byref(out)))
         return _take_string(out) if out.value else None
 
+    def bot_webhook_secret(self, bot: uuid.UUID) -> str:
+        """The secret the bot's webhook calls are signed with (HMAC-SHA256 of the body)."""
+        out = c_void_p()
+        check(lib.ember_bot_webhook_secret(self.h, CUuid.of(bot), byref(out)))
+        return _take_string(out)
+
+    def rotate_bot_webhook_secret(self, bot: uuid.UUID) -> str:
+        """Replaces the bot's webhook secret; returns the new one."""
+        out = c_void_p()
+        check(lib.ember_rotate_bot_webhook_secret(self.h, CUuid.of(bot), byref(out)))
+        return _take_string(out)
+
     def plugins(self) -> List[PluginStatus]:
         p = POINTER(CPluginStatusList)()
         check(lib.ember_engine_plugins(self.h, byref(p)))

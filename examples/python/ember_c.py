@@ -256,6 +256,8 @@ _SIGNATURES = {
     "ember_user_list_free": (None, [_P(CUserList)]),
     "ember_set_bot_webhook": (_S, [c_void_p, CUuid, c_char_p]),
     "ember_bot_webhook": (_S, [c_void_p, CUuid, _P(c_void_p)]),
+    "ember_bot_webhook_secret": (_S, [c_void_p, CUuid, _P(c_void_p)]),
+    "ember_rotate_bot_webhook_secret": (_S, [c_void_p, CUuid, _P(c_void_p)]),
     "ember_room_get": (_S, [c_void_p, CUuid, CUuid, _P(_P(CRoom))]),
     "ember_all_rooms": (_S, [c_void_p, _P(_P(CRoomArray))]),
     "ember_room_array_free": (None, [_P(CRoomArray)]),

@@ -143,6 +143,10 @@ def test_listings_webhooks_notifications_and_pipeline():
 
         bot, _key = engine.create_bot("hook", "Hook")
         assert engine.bot_webhook(bot.id) is None
+        secret = engine.bot_webhook_secret(bot.id)
+        assert len(secret) == 64 and secret != _key
+        rotated = engine.rotate_bot_webhook_secret(bot.id)
+        assert rotated != secret and engine.bot_webhook_secret(bot.id) == rotated
         engine.set_bot_webhook(bot.id, "https://example.invalid/hook")
         assert engine.bot_webhook(bot.id) == "https://example.invalid/hook"
         engine.set_bot_webhook(bot.id, None)

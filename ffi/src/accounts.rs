@@ -396,6 +396,45 @@ pub unsafe extern "C" fn ember_bot_webhook(
     })
 }
 
+/// The secret a bot's webhook calls are signed with (64 hex characters): the host signs
+/// each request body with HMAC-SHA256 under it. On `EMBER_OK`, `*out` is the secret, owned
+/// by the caller (`ember_string_free`). Host-level: hand it only to the bot's owner.
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
+/// `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_bot_webhook_secret(
+    engine: *const ember_engine,
+    bot: ember_uuid,
+    out: *mut *mut c_char,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        out.write(c_string(engine.bot_webhook_secret(bot.into())?));
+        Ok(())
+    })
+}
+
+/// Replaces a bot's webhook secret with a new random one. On `EMBER_OK`, `*out` is the new
+/// secret, owned by the caller (`ember_string_free`).
+///
+/// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
+/// `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_rotate_bot_webhook_secret(
+    engine: *const ember_engine,
+    bot: ember_uuid,
+    out: *mut *mut c_char,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let out = arg_out(out, "out")?;
+        out.write(c_string(engine.rotate_bot_webhook_secret(bot.into())?));
+        Ok(())
+    })
+}
+
 /// Frees a user handed out by libember, with its strings. NULL is ignored.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_user_free(user: *mut ember_user) {

@@ -267,6 +267,14 @@ fn unknown_ids_are_not_found_or_refused() {
         refused(ember_bot_webhook(e, nobody, &mut url), EMBER_ERR_NOT_FOUND);
         // A person is not a bot.
         refused(ember_bot_webhook(e, a, &mut url), EMBER_ERR_NOT_FOUND);
+        refused(
+            ember_bot_webhook_secret(e, a, &mut url),
+            EMBER_ERR_NOT_FOUND,
+        );
+        refused(
+            ember_rotate_bot_webhook_secret(e, nobody, &mut url),
+            EMBER_ERR_NOT_FOUND,
+        );
         let status = ember_set_bot_webhook(e, nobody, c"https://example.invalid".as_ptr());
         assert!(
             matches!(status, EMBER_ERR_NOT_FOUND | EMBER_ERR_FORBIDDEN),

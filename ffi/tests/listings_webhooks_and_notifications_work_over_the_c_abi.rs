@@ -129,6 +129,37 @@ fn a_bot_webhook_is_set_read_and_cleared() {
 }
 
 #[test]
+fn a_bot_webhook_secret_is_read_and_rotated() {
+    let f = open();
+    unsafe {
+        let (mut bot, mut key) = (null_mut(), null_mut());
+        ok(ember_create_bot(
+            f.engine,
+            c"signer".as_ptr(),
+            c"Signer".as_ptr(),
+            &mut bot,
+            &mut key,
+        ));
+        let id = (*bot).id;
+        ember_user_free(bot);
+        let key = take_string(key);
+
+        let mut secret = null_mut();
+        ok(ember_bot_webhook_secret(f.engine, id, &mut secret));
+        let first = take_string(secret);
+        assert_eq!(first.len(), 64, "{first}");
+        assert_ne!(first, key);
+        let mut rotated = null_mut();
+        ok(ember_rotate_bot_webhook_secret(f.engine, id, &mut rotated));
+        let rotated = take_string(rotated);
+        assert_ne!(rotated, first);
+        let mut again = null_mut();
+        ok(ember_bot_webhook_secret(f.engine, id, &mut again));
+        assert_eq!(take_string(again), rotated);
+    }
+}
+
+#[test]
 fn plugin_statuses_name_every_plugin() {
     let f = open();
     unsafe {

@@ -354,6 +354,19 @@ fn null_arguments_to_listing_webhook_and_pipeline_calls_are_err_null() {
         refused(ember_bot_webhook(null(), a, &mut string), EMBER_ERR_NULL);
         refused(ember_bot_webhook(e, a, null_mut()), EMBER_ERR_NULL);
         refused(
+            ember_bot_webhook_secret(null(), a, &mut string),
+            EMBER_ERR_NULL,
+        );
+        refused(ember_bot_webhook_secret(e, a, null_mut()), EMBER_ERR_NULL);
+        refused(
+            ember_rotate_bot_webhook_secret(null(), a, &mut string),
+            EMBER_ERR_NULL,
+        );
+        refused(
+            ember_rotate_bot_webhook_secret(e, a, null_mut()),
+            EMBER_ERR_NULL,
+        );
+        refused(
             ember_subscribe_notifications(null(), &mut sub),
             EMBER_ERR_NULL,
         );

@@ -6,7 +6,10 @@ use serde_json::Value;
 #[test]
 fn bots_and_scripts_post_and_read_with_plain_http() {
     let f = Fixture::new();
-    let key = f.admin(&["bot", "add", "Hubot", "--room", "Lobby"]);
+    // `bot add` prints the key, a tab, and the webhook secret.
+    let added = f.admin(&["bot", "add", "Hubot", "--room", "Lobby"]);
+    let (key, secret) = added.split_once('\t').expect("key<TAB>secret");
+    assert_eq!((key.len(), secret.len()), (64, 64), "{added}");
     let server = Server::start(&f, &[]);
     let path = format!("/api/rooms/{}/messages", f.room);
     let bot_auth = format!("Bot {key}");

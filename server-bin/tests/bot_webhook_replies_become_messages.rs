@@ -1,51 +1,39 @@
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::time::Duration;
-
+use common::hook::{Hook, answer};
 use common::{Fixture, Server, new_id};
 use serde_json::{Value, json};
 
 #[test]
-fn a_mentioned_bot_is_called_and_its_text_reply_is_posted() {
-    let hook = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}/hook", hook.local_addr().expect("addr"));
+fn a_mentioned_bot_is_called_signed_and_its_text_reply_is_posted() {
+    let hook = Hook::start(Some(answer("200 OK", "text/plain", b"beep")));
     let f = Fixture::new();
-    f.admin(&["bot", "add", "Hubot", "--webhook", &url, "--room", "Lobby"]);
+    let added = f.admin(&[
+        "bot",
+        "add",
+        "Hubot",
+        "--webhook",
+        &hook.url,
+        "--room",
+        "Lobby",
+    ]);
+    let (_, secret) = added
+        .split_once('\t')
+        .expect("bot add prints key<TAB>secret");
     let server = Server::start(&f, &[]);
     let mut ann = server.ws(&f.token("ann"));
     ann.subscribe(&f.room, None);
-
-    let called = std::thread::spawn(move || {
-        let (mut s, _) = hook.accept().expect("webhook call");
-        s.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        let mut request = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let body = loop {
-            let n = s.read(&mut chunk).expect("read");
-            request.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&request).into_owned();
-            if let Some((_, body)) = text.split_once("\r\n\r\n") {
-                if let Ok(v) = serde_json::from_str::<Value>(body) {
-                    break v;
-                }
-            }
-            assert!(n > 0, "request ended early");
-        };
-        s.write_all(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nbeep",
-        )
-        .expect("reply");
-        body
-    });
 
     ann.send(
         json!({"type": "post", "room_id": f.room, "client_message_id": new_id(),
                     "content": "hello @Hubot"}),
     );
-    let payload = called.join().expect("webhook thread");
+    let call = hook.next(20).expect("the webhook is called");
+    assert!(call.head.starts_with("POST /hook "), "{}", call.head);
+    assert_eq!(call.header("Content-Type"), Some("application/json"));
+    assert!(call.signed_with(secret), "bad signature: {}", call.head);
+    assert!(!call.signed_with("not the secret"));
+    let payload: Value = serde_json::from_slice(&call.body).expect("JSON body");
     assert_eq!(payload["message"]["body"]["plain"], "hello @Hubot");
     assert_eq!(payload["room"]["name"], "Lobby");
     assert_eq!(payload["user"]["name"], "Ann");
@@ -56,4 +44,18 @@ fn a_mentioned_bot_is_called_and_its_text_reply_is_posted() {
             break;
         }
     }
+
+    // A secret rotated from the CLI while the server runs signs the next call.
+    let rotated = f.admin(&["bot", "secret-rotate", "hubot"]);
+    assert_eq!(rotated.len(), 64, "{rotated}");
+    ann.send(
+        json!({"type": "post", "room_id": f.room, "client_message_id": new_id(),
+                    "content": "again @Hubot"}),
+    );
+    let call = hook.next(20).expect("the webhook is called again");
+    assert!(call.signed_with(&rotated), "not signed with the new secret");
+    assert!(
+        !call.signed_with(secret),
+        "still signed with the old secret"
+    );
 }

@@ -1,5 +1,6 @@
 //! `ember-load`: a WebSocket load generator for `ember-server` (and the tokio comparison
-//! server, which speaks the same protocol subset).
+//! server, which speaks the same protocol subset). `ember-load --help` and
+//! `ember-load run --help` list every flag with its default.
 //!
 //! ```text
 //! ember-load prepare --db ember.db --rooms 10 --users 20 --out DIR
@@ -7,20 +8,23 @@
 //! ember-load run --target ember=127.0.0.1:8080@PID [--target tokio=127.0.0.1:9090@PID]
 //!     --tokens DIR/tokens.txt --rooms DIR/rooms.txt
 //!     [--clients 1000] [--senders 10] [--rate 50] [--duration 10] [--idle] [--hold 0]
-//!     [--arrivals steady|poisson|in-step]
+//!     [--wave 100] [--arrivals steady|poisson|in-step]
 //! ```
 //! Client `i` subscribes to room `i % R`; clients `0..S` also post `--rate` messages per
 //! second each: `steady` (the default) at a fixed period from a random phase, so senders are
 //! independent as real ones are; `poisson` at exponentially distributed gaps (random
 //! clustering); `in-step` all on the same clock, every sender posting at the same instant
-//! (a worst case: each tick is a burst of S posts). Per target it prints one JSON line, then a readable summary: connect time,
-//! ack and delivery latency (p50/p99/max), delivered frames/s, missing deliveries, and the
-//! server's RSS (per connection) and CPU from `/proc/PID`.
+//! (a worst case: each tick is a burst of S posts). Per target it prints one JSON line,
+//! then a readable summary: connect time, ack and delivery latency (p50/p99/max), delivered
+//! frames/s, missing deliveries, and the server's RSS (per connection) and CPU from
+//! `/proc/PID`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -31,12 +35,110 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 type Res<T> = Result<T, String>;
 
+/// A WebSocket load generator for ember-server (and the tokio comparison server).
+#[derive(Debug, Parser)]
+#[command(name = "ember-load", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create users, open rooms and session tokens in a database; writes OUT/tokens.txt and
+    /// OUT/rooms.txt.
+    Prepare(PrepareArgs),
+    /// Connect clients to each target in turn, post and measure; prints one JSON line per
+    /// target, then a readable summary.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct PrepareArgs {
+    /// The database file (created if missing).
+    #[arg(long)]
+    db: PathBuf,
+    /// How many open rooms to create.
+    #[arg(long, default_value_t = 10)]
+    rooms: u64,
+    /// How many users (the first is an admin), each with a session token.
+    #[arg(long, default_value_t = 20)]
+    users: u64,
+    /// Directory to write tokens.txt and rooms.txt to.
+    #[arg(long, default_value = ".")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// A server to load: NAME=HOST:PORT, or NAME=HOST:PORT@PID to also read its RSS and CPU
+    /// from /proc. Repeatable: targets are loaded one after another with the same plan.
+    #[arg(long = "target", value_name = "NAME=HOST:PORT[@PID]", required = true,
+          value_parser = Target::parse)]
+    targets: Vec<Target>,
+    /// Session tokens, one a line (from `prepare`); client i uses token i mod N.
+    #[arg(long, value_name = "FILE")]
+    tokens: Option<PathBuf>,
+    /// Room ids, one a line (from `prepare`); client i subscribes to room i mod R.
+    #[arg(long, value_name = "FILE")]
+    rooms: Option<PathBuf>,
+    /// How many WebSocket clients.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// How many of the clients also post (clients 0..S).
+    #[arg(long, default_value_t = 10)]
+    senders: usize,
+    /// Posts per second per sender.
+    #[arg(long, default_value_t = 50)]
+    rate: u64,
+    /// Seconds of posting.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Only connect and hold (memory per idle connection); nobody posts.
+    #[arg(long)]
+    idle: bool,
+    /// With --idle: seconds to hold the connections before measuring again.
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
+    /// Clients connected at once (a wave); keep it under the server's listen backlog.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    wave: u64,
+    /// When senders post.
+    #[arg(long, value_enum, default_value_t = Arrivals::Steady)]
+    arrivals: Arrivals,
+}
+
+/// One server to load.
+#[derive(Clone, Debug)]
+struct Target {
+    name: String,
+    addr: String,
+    pid: Option<u32>,
+}
+
+impl Target {
+    /// `NAME=HOST:PORT[@PID]`; without `NAME=` the name is `server`.
+    fn parse(t: &str) -> Res<Target> {
+        let (name, rest) = t.split_once('=').unwrap_or(("server", t));
+        let (addr, pid) = match rest.split_once('@') {
+            Some((a, p)) => (
+                a,
+                Some(p.parse::<u32>().map_err(|_| format!("bad pid in {t}"))?),
+            ),
+            None => (rest, None),
+        };
+        Ok(Target {
+            name: name.to_owned(),
+            addr: addr.to_owned(),
+            pid,
+        })
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("prepare") => prepare(&Flags::parse(&args[1..])),
-        Some("run") => run(&Flags::parse(&args[1..])),
-        _ => Err("usage: ember-load prepare|run ... (see the source's header)".into()),
+    let result = match Cli::parse().command {
+        Command::Prepare(args) => prepare(&args),
+        Command::Run(args) => run(&args),
     };
     if let Err(e) = result {
         eprintln!("ember-load: {e}");
@@ -44,47 +146,10 @@ fn main() {
     }
 }
 
-/// `--name value` pairs; repeated names keep every value.
-struct Flags(Vec<(String, String)>);
-
-impl Flags {
-    fn parse(args: &[String]) -> Flags {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < args.len() {
-            let name = args[i].trim_start_matches("--").to_owned();
-            let value = args.get(i + 1).filter(|v| !v.starts_with("--"));
-            out.push((name, value.cloned().unwrap_or_else(|| "true".into())));
-            i += if value.is_some() { 2 } else { 1 };
-        }
-        Flags(out)
-    }
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-    fn num(&self, name: &str, default: u64) -> Res<u64> {
-        self.get(name).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| format!("--{name} {v}: not a number"))
-        })
-    }
-}
-
-fn prepare(flags: &Flags) -> Res<()> {
+fn prepare(args: &PrepareArgs) -> Res<()> {
     use ember_engine::{Engine, NewUser, Options, PasswordCost, Role, RoomKind};
-    let db = flags.get("db").ok_or("--db is required")?;
-    let out = std::path::PathBuf::from(flags.get("out").unwrap_or("."));
-    let (rooms, users) = (flags.num("rooms", 10)?, flags.num("users", 20)?);
-    let mut opts = Options::new(db);
+    let (rooms, users) = (args.rooms, args.users);
+    let mut opts = Options::new(&args.db);
     opts.password_cost = PasswordCost {
         memory_kib: 64,
         iterations: 1,
@@ -119,6 +184,7 @@ fn prepare(flags: &Flags) -> Res<()> {
         ids.push(room.id.to_string());
     }
     engine.close();
+    let out = &args.out;
     std::fs::write(out.join("tokens.txt"), tokens.join("\n") + "\n").map_err(|e| e.to_string())?;
     std::fs::write(out.join("rooms.txt"), ids.join("\n") + "\n").map_err(|e| e.to_string())?;
     println!(
@@ -146,26 +212,17 @@ struct Plan {
 }
 
 /// When a sender posts.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum Arrivals {
     /// A fixed period, each sender from its own random phase.
     Steady,
-    /// Exponentially distributed gaps with the same mean.
+    /// Exponentially distributed gaps with the same mean (random clustering).
     Poisson,
-    /// A fixed period, every sender on the same phase.
+    /// A fixed period, every sender on the same phase: each tick is a burst of S posts.
     InStep,
 }
 
 impl Arrivals {
-    fn parse(s: &str) -> Res<Self> {
-        match s {
-            "steady" => Ok(Self::Steady),
-            "poisson" => Ok(Self::Poisson),
-            "in-step" => Ok(Self::InStep),
-            _ => Err(format!("--arrivals {s}: use steady, poisson or in-step")),
-        }
-    }
-
     /// Delay before the first post, once sending starts.
     fn first(self, period: Duration) -> Duration {
         match self {
@@ -185,11 +242,11 @@ impl Arrivals {
     }
 }
 
-fn lines(path: Option<&str>, default: &str) -> Res<Vec<String>> {
+fn lines(path: Option<&PathBuf>, default: &str) -> Res<Vec<String>> {
     let Some(path) = path else {
         return Ok(vec![default.to_owned()]);
     };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -198,39 +255,27 @@ fn lines(path: Option<&str>, default: &str) -> Res<Vec<String>> {
         .collect())
 }
 
-fn run(flags: &Flags) -> Res<()> {
+fn run(args: &RunArgs) -> Res<()> {
     raise_fd_limit();
     let plan = Plan {
-        clients: flags.num("clients", 1000)? as usize,
-        senders: flags.num("senders", 10)? as usize,
-        rate: flags.num("rate", 50)?,
-        duration: Duration::from_secs(flags.num("duration", 10)?),
-        idle: flags.get("idle").is_some(),
-        hold: Duration::from_secs(flags.num("hold", 0)?),
-        wave: flags.num("wave", 100)?.max(1) as usize,
-        arrivals: Arrivals::parse(flags.get("arrivals").unwrap_or("steady"))?,
-        tokens: lines(flags.get("tokens"), "none")?,
-        rooms: lines(flags.get("rooms"), "00000000-0000-7000-8000-000000000000")?,
+        clients: args.clients,
+        senders: args.senders,
+        rate: args.rate,
+        duration: Duration::from_secs(args.duration),
+        idle: args.idle,
+        hold: Duration::from_secs(args.hold),
+        wave: args.wave as usize,
+        arrivals: args.arrivals,
+        tokens: lines(args.tokens.as_ref(), "none")?,
+        rooms: lines(args.rooms.as_ref(), "00000000-0000-7000-8000-000000000000")?,
     };
-    let targets = flags.all("target");
-    if targets.is_empty() {
-        return Err("give at least one --target NAME=HOST:PORT[@PID]".into());
-    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
-    for t in targets {
-        let (name, rest) = t.split_once('=').unwrap_or(("server", t));
-        let (addr, pid) = match rest.split_once('@') {
-            Some((a, p)) => (
-                a,
-                Some(p.parse::<u32>().map_err(|_| format!("bad pid in {t}"))?),
-            ),
-            None => (rest, None),
-        };
-        let report = rt.block_on(load(name, addr, pid, &plan))?;
+    for t in &args.targets {
+        let report = rt.block_on(load(&t.name, &t.addr, t.pid, &plan))?;
         println!("{report}");
         reports.push(report);
     }
@@ -551,4 +596,83 @@ fn summary(r: &Value) {
             .as_f64()
             .map_or("-".into(), |c| format!("{c:.1}"))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_documented_recipes_parse_with_their_defaults() {
+        let cli = Cli::try_parse_from([
+            "ember-load",
+            "prepare",
+            "--db",
+            "/tmp/load.db",
+            "--rooms",
+            "10",
+            "--users",
+            "20",
+            "--out",
+            "/tmp",
+        ])
+        .expect("prepare parses");
+        let Command::Prepare(p) = cli.command else {
+            panic!("not prepare")
+        };
+        assert_eq!((p.rooms, p.users), (10, 20));
+
+        let cli = Cli::try_parse_from([
+            "ember-load",
+            "run",
+            "--target",
+            "ember=127.0.0.1:18080@42",
+            "--target",
+            "tokio=127.0.0.1:19090",
+            "--tokens",
+            "/tmp/tokens.txt",
+            "--rooms",
+            "/tmp/rooms.txt",
+            "--idle",
+            "--hold",
+            "8",
+        ])
+        .expect("run parses");
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(r.targets.len(), 2);
+        assert_eq!(r.targets[0].name, "ember");
+        assert_eq!(r.targets[0].addr, "127.0.0.1:18080");
+        assert_eq!(r.targets[0].pid, Some(42));
+        assert_eq!(r.targets[1].pid, None);
+        assert!(r.idle);
+        assert_eq!((r.clients, r.senders, r.rate), (1000, 10, 50));
+        assert_eq!((r.duration, r.hold, r.wave), (10, 8, 100));
+        assert!(matches!(r.arrivals, Arrivals::Steady));
+    }
+
+    #[test]
+    fn a_bad_target_or_arrival_is_refused() {
+        for args in [
+            &["ember-load", "run"][..],
+            &["ember-load", "run", "--target", "a=1.2.3.4:5@pid"],
+            &[
+                "ember-load",
+                "run",
+                "--target",
+                "a=1.2.3.4:5",
+                "--arrivals",
+                "bursty",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use crate::content::{check_login, normalize_name};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::model::{Bot, Login, NewUser, Role, User};
-use crate::store::{Op, Outcome, queries};
+use crate::store::{BotSecrets, Op, Outcome, queries};
 
 /// Sessions are written back (sliding expiry) at most this often, or once per half TTL
 /// when that is shorter.
@@ -28,7 +28,7 @@ impl Engine {
                 name,
                 password_hash: Some(hash),
                 role: new.role,
-                bot_key_hash: None,
+                bot: None,
             }),
             User
         )
@@ -39,17 +39,25 @@ impl Engine {
         check_login(login)?;
         let name = normalize_name("name", name)?;
         let key = new_secret();
+        let webhook_secret = new_secret();
         let user = expect_outcome!(
             self.write(Op::CreateUser {
                 login: login.to_owned(),
                 name,
                 password_hash: None,
                 role: Role::Bot,
-                bot_key_hash: Some(secret_hash(&key)),
+                bot: Some(BotSecrets {
+                    key_hash: secret_hash(&key),
+                    webhook_secret: webhook_secret.clone(),
+                }),
             }),
             User
         )?;
-        Ok(Bot { user, key })
+        Ok(Bot {
+            user,
+            key,
+            webhook_secret,
+        })
     }
 
     /// Sets (or with `None` clears) the URL a bot's webhook is called at: `http://` or
@@ -77,6 +85,26 @@ impl Engine {
     /// A bot's webhook URL, if set.
     pub fn bot_webhook(&self, bot: UserId) -> Result<Option<String>> {
         self.store().read(|c| queries::accounts::webhook(c, bot))
+    }
+
+    /// The secret a bot's webhook calls are signed with (64 hex characters): the host signs
+    /// each request body with HMAC-SHA256 under it, so the receiver can tell the call is
+    /// genuine. Every bot has one, from [`Engine::create_bot`] (or, for bots made before
+    /// schema version 2, from the migration). Host-level: hand it only to the bot's owner.
+    pub fn bot_webhook_secret(&self, bot: UserId) -> Result<String> {
+        self.store()
+            .read(|c| queries::accounts::webhook_secret(c, bot))
+    }
+
+    /// Replaces a bot's webhook secret with a new random one and returns it; calls signed
+    /// from then on use the new secret.
+    pub fn rotate_bot_webhook_secret(&self, bot: UserId) -> Result<String> {
+        let secret = new_secret();
+        self.write(Op::SetWebhookSecret {
+            bot,
+            secret: secret.clone(),
+        })?;
+        Ok(secret)
     }
 
     /// Checks a password and opens a session. At most `login_attempts` tries per login in

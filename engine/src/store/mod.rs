@@ -19,7 +19,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-pub(crate) use commands::{Op, Outcome};
+pub(crate) use commands::{BotSecrets, Op, Outcome};
 pub(crate) use writer::Reply;
 
 use crate::error::{Error, Result};

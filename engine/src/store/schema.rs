@@ -10,13 +10,13 @@ use crate::ids::Epoch;
 use crate::options::{Options, Synchronous};
 
 /// The newest schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Page size of new databases. A post dirties a leaf of each room-keyed index (seq and
 /// change order) besides pages its batch shares, and every dirty page is written whole to
 /// the WAL at COMMIT: 2 KiB pages halve that (17.2 → 9.7 KiB of WAL per post with 16
 /// posters) and gave 14–27% more posts/s than 4 KiB; 1 KiB and 8 KiB were slower (see
-/// BENCHMARKS.md). Existing databases keep the page size they were created with.
+/// docs/perf-log.md). Existing databases keep the page size they were created with.
 pub const PAGE_SIZE: u32 = 2048;
 
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
@@ -100,6 +100,13 @@ CREATE VIRTUAL TABLE messages_fts USING fts5(
 INSERT INTO messages_fts(messages_fts, rank) VALUES('pgsz', 2000);
 CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY);
 "#,
+    // 1 -> 2: the secret a bot's webhook calls are signed with (X-Ember-Signature). Bots made
+    // before it get one here; SQLite's randomness is ChaCha20 seeded from the OS.
+    r#"
+ALTER TABLE users ADD COLUMN webhook_secret TEXT;
+UPDATE users SET webhook_secret = lower(hex(randomblob(32))) WHERE role = 2;
+"#,
+    // 2 -> 3: deleted means gone (see docs/engine.md).
     r#"
 -- Deleted means gone: a contentless_delete table only marks removed rows (their terms stay
 -- in the index pages until a merge), so the index becomes a plain contentless table whose

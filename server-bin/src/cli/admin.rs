@@ -73,7 +73,8 @@ pub enum MemberCommand {
 /// `bot ...`
 #[derive(Debug, Subcommand)]
 pub enum BotCommand {
-    /// Create a bot; prints its key (shown only once).
+    /// Create a bot; prints its key and its webhook signing secret, tab-separated, on one
+    /// line (the key is shown only once).
     Add {
         /// The bot's name (its login is derived from it).
         name: String,
@@ -83,6 +84,11 @@ pub enum BotCommand {
         /// Rooms to add the bot to (name or id); repeatable.
         #[arg(long = "room")]
         rooms: Vec<String>,
+    },
+    /// Replace a bot's webhook signing secret; prints the new one.
+    SecretRotate {
+        /// The bot's login.
+        login: String,
     },
 }
 
@@ -193,11 +199,22 @@ pub fn room(engine: &Engine, cmd: &RoomCommand) -> Out {
 
 /// Runs a `bot` command.
 pub fn bot(engine: &Engine, cmd: &BotCommand) -> Out {
-    let BotCommand::Add {
-        name,
-        webhook,
-        rooms,
-    } = cmd;
+    match cmd {
+        BotCommand::Add {
+            name,
+            webhook,
+            rooms,
+        } => add_bot(engine, name, webhook.as_deref(), rooms),
+        BotCommand::SecretRotate { login } => {
+            let bot = engine.user_by_login(login).map_err(err)?;
+            let secret = engine.rotate_bot_webhook_secret(bot.id).map_err(err)?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn add_bot(engine: &Engine, name: &str, webhook: Option<&str>, rooms: &[String]) -> Out {
     let login: String = name
         .chars()
         .map(|c| {
@@ -223,7 +240,7 @@ pub fn bot(engine: &Engine, cmd: &BotCommand) -> Out {
                 .map_err(err)?;
         }
     }
-    println!("{}", bot.key);
+    println!("{}\t{}", bot.key, bot.webhook_secret);
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! an ephemeral loopback port, and small blocking WebSocket and HTTP clients.
 #![allow(dead_code)]
 
+pub mod hook;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;

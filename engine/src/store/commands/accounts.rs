@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Cx, Outcome};
+use super::{BotSecrets, Cx, Outcome};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ids::UserId;
@@ -17,7 +17,7 @@ pub(super) fn create_user(
     name: &str,
     password_hash: Option<String>,
     role: Role,
-    bot_key_hash: Option<[u8; 32]>,
+    bot: Option<BotSecrets>,
     cx: &mut Cx<'_>,
 ) -> Result<Outcome> {
     let now = cx.now;
@@ -29,8 +29,8 @@ pub(super) fn create_user(
     }
     let id = UserId(Uuid::now_v7());
     conn.prepare_cached(
-        "INSERT INTO users(id, login, name, password_hash, role, bot_key_hash, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO users(id, login, name, password_hash, role, bot_key_hash, \
+         webhook_secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         id,
@@ -38,7 +38,8 @@ pub(super) fn create_user(
         name,
         password_hash,
         role as i64,
-        bot_key_hash.as_ref().map(|h| &h[..]),
+        bot.as_ref().map(|b| &b.key_hash[..]),
+        bot.as_ref().map(|b| &b.webhook_secret),
         now
     ])?;
     let key = conn.last_insert_rowid();
@@ -136,6 +137,20 @@ pub(super) fn set_webhook(conn: &Connection, bot: UserId, url: Option<String>) -
     let n = conn
         .prepare_cached("UPDATE users SET webhook_url = ?2 WHERE id = ?1 AND role = ?3")?
         .execute(params![bot, url, Role::Bot as i64])?;
+    if n == 0 {
+        return Err(Error::NotFound("bot"));
+    }
+    Ok(Outcome::Done)
+}
+
+pub(super) fn set_webhook_secret(
+    conn: &Connection,
+    bot: UserId,
+    secret: String,
+) -> Result<Outcome> {
+    let n = conn
+        .prepare_cached("UPDATE users SET webhook_secret = ?2 WHERE id = ?1 AND role = ?3")?
+        .execute(params![bot, secret, Role::Bot as i64])?;
     if n == 0 {
         return Err(Error::NotFound("bot"));
     }

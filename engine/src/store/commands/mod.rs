@@ -15,6 +15,14 @@ use crate::live::Change;
 use crate::model::{Involvement, Message, Posted, Role, Room, RoomKind, User};
 use crate::ratelimit::{PostLimiter, RateLimit};
 
+/// What a bot is created with: the hash of its key and the secret its webhook calls are
+/// signed with.
+#[derive(Debug)]
+pub(crate) struct BotSecrets {
+    pub(crate) key_hash: [u8; 32],
+    pub(crate) webhook_secret: String,
+}
+
 /// A write, as sent to the writer.
 #[derive(Debug)]
 pub(crate) enum Op {
@@ -23,7 +31,7 @@ pub(crate) enum Op {
         name: String,
         password_hash: Option<String>,
         role: Role,
-        bot_key_hash: Option<[u8; 32]>,
+        bot: Option<BotSecrets>,
     },
     DeactivateUser {
         user: UserId,
@@ -31,6 +39,10 @@ pub(crate) enum Op {
     SetWebhook {
         bot: UserId,
         url: Option<String>,
+    },
+    SetWebhookSecret {
+        bot: UserId,
+        secret: String,
     },
     CreateSession {
         token_hash: [u8; 32],
@@ -157,10 +169,11 @@ pub(crate) fn apply(conn: &Connection, op: Op, cx: &mut Cx<'_>) -> Result<Outcom
             name,
             password_hash,
             role,
-            bot_key_hash,
-        } => accounts::create_user(conn, &login, &name, password_hash, role, bot_key_hash, cx),
+            bot,
+        } => accounts::create_user(conn, &login, &name, password_hash, role, bot, cx),
         Op::DeactivateUser { user } => accounts::deactivate(conn, user, cx),
         Op::SetWebhook { bot, url } => accounts::set_webhook(conn, bot, url),
+        Op::SetWebhookSecret { bot, secret } => accounts::set_webhook_secret(conn, bot, secret),
         Op::CreateSession {
             token_hash,
             user,

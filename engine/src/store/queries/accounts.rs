@@ -69,6 +69,20 @@ pub(crate) fn users(conn: &Connection) -> Result<Vec<User>> {
     Ok(list)
 }
 
+/// A bot's webhook secret.
+pub(crate) fn webhook_secret(conn: &Connection, bot: UserId) -> Result<String> {
+    let stored: Option<Option<String>> = conn
+        .prepare_cached("SELECT webhook_secret FROM users WHERE id = ?1 AND role = ?2")?
+        .query_row(
+            rusqlite::params![bot, crate::model::Role::Bot as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    stored
+        .ok_or(Error::NotFound("bot"))?
+        .ok_or_else(|| Error::Storage("the bot has no webhook secret".into()))
+}
+
 /// A bot's webhook URL.
 pub(crate) fn webhook(conn: &Connection, bot: UserId) -> Result<Option<String>> {
     conn.prepare_cached("SELECT webhook_url FROM users WHERE id = ?1 AND role = ?2")?
