@@ -44,6 +44,7 @@ mod error;
 mod events;
 mod ids;
 mod live;
+mod login_limit;
 mod model;
 mod options;
 mod pipeline;
@@ -56,7 +57,7 @@ pub use clock::Clock;
 pub use content::MAX_CONTENT_CHARS;
 pub use engine::{Engine, MAX_CHANGES_PAGE, MAX_PAGE};
 pub use error::{Error, Result};
-pub use events::{Event, Shared, SharedEvent};
+pub use events::{Event, Notification, Shared, SharedEvent, UserEvent};
 pub use ids::{ClientMessageId, Epoch, MessageId, RoomId, UserId};
 pub use live::{
     Events, NotificationStream, PresenceHandle, RecvError, RecvTimeoutError, Subscription,

@@ -79,11 +79,27 @@ impl Engine {
         self.store().read(|c| queries::accounts::webhook(c, bot))
     }
 
-    /// Checks a password and opens a session. At most `login_attempts` tries per login in
-    /// `login_window` (counted whether they succeed or not).
+    /// Checks a password and opens a session, for a caller whose address is unknown (a
+    /// host tool): the same as [`Engine::login_from`] with `None`.
     pub fn login(&self, login: &str, password: &str) -> Result<Login> {
+        self.login_from(login, password, None)
+    }
+
+    /// Checks a password from a client at `client` and opens a session. Attempts are
+    /// counted whether they succeed or not: at most [`crate::Options::login_attempts`] per
+    /// (login, address) in [`crate::Options::login_window`], with a lock-out that doubles
+    /// each time the same pair hits it again, and at most
+    /// [`crate::Options::login_attempts_per_login`] per login from all addresses. So a
+    /// stranger guessing passwords locks out their own address, not the owner. Refused
+    /// attempts fail with [`Error::RateLimited`], whose text says when to try again.
+    pub fn login_from(
+        &self,
+        login: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Login> {
         let now = self.now();
-        self.inner.limiter.attempt(login, now)?;
+        self.inner.limiter.attempt(login, client, now)?;
         let found = self
             .store()
             .read(|c| queries::accounts::credentials(c, login))?;
@@ -100,6 +116,7 @@ impl Engine {
         if !verify_password(password, hash.as_deref()) {
             return Err(Error::Unauthenticated("wrong login or password"));
         }
+        self.inner.limiter.succeeded(login, client);
         if !user.active {
             return Err(Error::Forbidden("user is deactivated"));
         }

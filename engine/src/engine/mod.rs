@@ -11,10 +11,10 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
-use crate::auth::LoginLimiter;
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
 use crate::live::{Live, spawn_dispatcher};
+use crate::login_limit::LoginLimiter;
 use crate::options::Options;
 use crate::plugins::{Plugin, PluginStatus, Plugins, Sounds};
 use crate::stats::Stats;
@@ -65,15 +65,25 @@ impl Engine {
             plugins.register(Box::new(Sounds))?;
         }
         let reader = Store::dedicated_reader(&opts)?;
-        let dispatcher = spawn_dispatcher(live.clone(), plugins.clone(), changes_rx, reader)
-            .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
+        let dispatcher = spawn_dispatcher(
+            live.clone(),
+            plugins.clone(),
+            changes_rx,
+            reader,
+            store.origin,
+        )
+        .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
                 live,
                 plugins,
                 dispatcher: Mutex::new(Some(dispatcher)),
-                limiter: LoginLimiter::new(opts.login_attempts, opts.login_window),
+                limiter: LoginLimiter::new(
+                    opts.login_attempts,
+                    opts.login_attempts_per_login,
+                    opts.login_window,
+                ),
                 dummy_hash: std::sync::OnceLock::new(),
                 opts,
             }),

@@ -2,6 +2,7 @@
 //! ([`writer`]), reads through a pool of read-only connections ([`pool`]).
 
 pub(crate) mod access;
+pub(crate) mod access_log;
 mod checkpoint;
 pub(crate) mod commands;
 mod pool;
@@ -37,6 +38,8 @@ pub(crate) struct Store {
     closed: AtomicBool,
     stats: Arc<Counters>,
     pub(crate) epoch: Epoch,
+    /// This engine instance, as its writer signs the access log.
+    pub(crate) origin: i64,
 }
 
 impl Store {
@@ -47,8 +50,9 @@ impl Store {
     ) -> Result<Self> {
         let (conn, epoch) = schema::open_writer(opts)?;
         let stats = Arc::new(Counters::default());
+        let origin = rand::random::<i64>();
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
-        let thread = writer::spawn(conn, rx, opts, stats.clone(), changes)?;
+        let thread = writer::spawn(conn, rx, opts, stats.clone(), changes, origin)?;
         Ok(Self {
             mailbox: Mailbox {
                 tx,
@@ -59,6 +63,7 @@ impl Store {
             closed: AtomicBool::new(false),
             stats,
             epoch,
+            origin,
         })
     }
 

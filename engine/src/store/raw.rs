@@ -35,6 +35,7 @@ impl RawStore {
             now: self.clock.now_ms(),
             limiter: &mut limiter,
             limits: (unlimited, unlimited),
+            origin: 0,
             fx: Effects::default(),
         };
         let tx = self.conn.transaction()?;

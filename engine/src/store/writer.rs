@@ -43,9 +43,11 @@ pub(crate) fn spawn(
     opts: &Options,
     stats: Arc<Counters>,
     changes: Sender<Vec<Change>>,
+    origin: i64,
 ) -> Result<JoinHandle<()>> {
     let mut writer = Writer {
         conn,
+        origin,
         changes,
         limiter: PostLimiter::new(),
         limits: (opts.post_rate, opts.bot_post_rate),
@@ -69,6 +71,8 @@ pub(crate) fn spawn(
 
 struct Writer {
     conn: Connection,
+    /// This engine instance in the access log.
+    origin: i64,
     /// Where committed changes go for fan-out (the dispatcher thread).
     changes: Sender<Vec<Change>>,
     limiter: PostLimiter,
@@ -137,6 +141,7 @@ impl Writer {
             now: self.clock.now_ms(),
             limiter: &mut self.limiter,
             limits: self.limits,
+            origin: self.origin,
             fx: Effects::default(),
         };
         let committed = (|| -> Result<()> {

@@ -10,6 +10,7 @@ use crate::ids::UserId;
 use crate::live::Change;
 use crate::model::{Involvement, Role, RoomKind, User};
 use crate::store::access;
+use crate::store::access_log::{self, AccessChange};
 
 pub(super) fn create_user(
     conn: &Connection,
@@ -85,6 +86,7 @@ pub(super) fn deactivate(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Re
         .execute([key])?;
     conn.prepare_cached("DELETE FROM sessions WHERE user_key = ?1")?
         .execute([key])?;
+    access_log::record(conn, cx.origin, cx.now, AccessChange::Deactivated { user })?;
     cx.fx.changes.push(Change::Deactivated { user_id: user });
     Ok(Outcome::Done)
 }
@@ -116,20 +118,55 @@ pub(super) fn extend_session(
     Ok(Outcome::Done)
 }
 
-pub(super) fn revoke_session(conn: &Connection, token_hash: &[u8; 32]) -> Result<Outcome> {
-    let n = conn
-        .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+pub(super) fn revoke_session(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
+    let user: Option<UserId> = conn
+        .prepare_cached(
+            "SELECT u.id FROM sessions s JOIN users u ON u.key = s.user_key \
+             WHERE s.token_hash = ?1",
+        )?
+        .query_row([&token_hash[..]], |r| r.get(0))
+        .optional()?;
+    let Some(user) = user else {
+        return Ok(Outcome::Count(0));
+    };
+    conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
         .execute([&token_hash[..]])?;
-    Ok(Outcome::Count(n as u64))
+    sessions_revoked(conn, user, cx)?;
+    Ok(Outcome::Count(1))
 }
 
-pub(super) fn revoke_all_sessions(conn: &Connection, user: UserId) -> Result<Outcome> {
+pub(super) fn revoke_all_sessions(
+    conn: &Connection,
+    user: UserId,
+    cx: &mut Cx<'_>,
+) -> Result<Outcome> {
     let n = conn
         .prepare_cached(
             "DELETE FROM sessions WHERE user_key = (SELECT key FROM users WHERE id = ?1)",
         )?
         .execute([user])?;
+    if n > 0 {
+        sessions_revoked(conn, user, cx)?;
+    }
     Ok(Outcome::Count(n as u64))
+}
+
+/// Tells live subscribers here and, through the access log, in every other engine.
+fn sessions_revoked(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Result<()> {
+    access_log::record(
+        conn,
+        cx.origin,
+        cx.now,
+        AccessChange::SessionsRevoked { user },
+    )?;
+    cx.fx
+        .changes
+        .push(Change::SessionsRevoked { user_id: user });
+    Ok(())
 }
 
 pub(super) fn set_webhook(conn: &Connection, bot: UserId, url: Option<String>) -> Result<Outcome> {

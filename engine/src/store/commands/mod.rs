@@ -124,6 +124,8 @@ pub(crate) struct Cx<'a> {
     pub limiter: &'a mut PostLimiter,
     /// Bucket shapes for people and bots.
     pub limits: (RateLimit, RateLimit),
+    /// The engine instance, as it signs the access log.
+    pub origin: i64,
     /// Effects of the commands so far.
     pub fx: Effects,
 }
@@ -170,8 +172,8 @@ pub(crate) fn apply(conn: &Connection, op: Op, cx: &mut Cx<'_>) -> Result<Outcom
             token_hash,
             expires_at,
         } => accounts::extend_session(conn, &token_hash, expires_at),
-        Op::RevokeSession { token_hash } => accounts::revoke_session(conn, &token_hash),
-        Op::RevokeAllSessions { user } => accounts::revoke_all_sessions(conn, user),
+        Op::RevokeSession { token_hash } => accounts::revoke_session(conn, &token_hash, cx),
+        Op::RevokeAllSessions { user } => accounts::revoke_all_sessions(conn, user, cx),
         Op::CreateRoom {
             creator,
             kind,

@@ -9,6 +9,7 @@ use crate::ids::{RoomId, UserId};
 use crate::live::{Change, Joiners};
 use crate::model::{Involvement, Role, RoomKind};
 use crate::store::access::{self, Actor, RoomRef};
+use crate::store::access_log::{self, AccessChange};
 use crate::store::rows;
 
 fn insert_room(
@@ -244,6 +245,11 @@ pub(super) fn remove_member(
     if n == 0 {
         return Err(Error::NotFound("membership"));
     }
+    let removed = AccessChange::MemberRemoved {
+        user,
+        room: room.id,
+    };
+    access_log::record(conn, cx.origin, cx.now, removed)?;
     cx.fx.changes.push(Change::Left {
         room_id: room.id,
         user_id: user,
