@@ -74,6 +74,7 @@ pub use plugins::{
 };
 pub use ratelimit::RateLimit;
 pub use stats::Stats;
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub use store::raw::RawStore;
 pub use store::schema::{PAGE_SIZE, SCHEMA_VERSION};

@@ -1,12 +1,12 @@
 //! Users, logins, sessions and bots.
 
-use super::{Engine, expect_outcome};
+use super::Engine;
 use crate::auth::{hash_password, new_secret, secret_hash, verify_password};
 use crate::content::{check_login, normalize_name};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::model::{Bot, Login, NewUser, Role, User};
-use crate::store::{Op, Outcome, queries};
+use crate::store::{Op, queries};
 
 /// Sessions are written back (sliding expiry) at most this often, or once per half TTL
 /// when that is shorter.
@@ -22,16 +22,14 @@ impl Engine {
         }
         // Hashing is slow on purpose; it runs here, never on the writer thread.
         let hash = hash_password(&new.password, self.options().password_cost)?;
-        expect_outcome!(
-            self.write(Op::CreateUser {
-                login: new.login,
-                name,
-                password_hash: Some(hash),
-                role: new.role,
-                bot_key_hash: None,
-            }),
-            User
-        )
+        self.write(|reply| Op::CreateUser {
+            login: new.login,
+            name,
+            password_hash: Some(hash),
+            role: new.role,
+            bot_key_hash: None,
+            reply,
+        })
     }
 
     /// Creates a bot and its key. A bot sees only the rooms it is added to.
@@ -39,16 +37,14 @@ impl Engine {
         check_login(login)?;
         let name = normalize_name("name", name)?;
         let key = new_secret();
-        let user = expect_outcome!(
-            self.write(Op::CreateUser {
-                login: login.to_owned(),
-                name,
-                password_hash: None,
-                role: Role::Bot,
-                bot_key_hash: Some(secret_hash(&key)),
-            }),
-            User
-        )?;
+        let user = self.write(|reply| Op::CreateUser {
+            login: login.to_owned(),
+            name,
+            password_hash: None,
+            role: Role::Bot,
+            bot_key_hash: Some(secret_hash(&key)),
+            reply,
+        })?;
         Ok(Bot { user, key })
     }
 
@@ -67,11 +63,11 @@ impl Engine {
                 ));
             }
         }
-        self.write(Op::SetWebhook {
+        self.write(|reply| Op::SetWebhook {
             bot,
             url: url.map(str::to_owned),
+            reply,
         })
-        .map(|_| ())
     }
 
     /// A bot's webhook URL, if set.
@@ -136,10 +132,11 @@ impl Engine {
     fn open_session(&self, user: User, now: i64) -> Result<Login> {
         let token = new_secret();
         let expires_at = now.saturating_add(self.session_ttl_ms());
-        self.write(Op::CreateSession {
+        self.write(|reply| Op::CreateSession {
             token_hash: secret_hash(&token),
             user: user.id,
             expires_at,
+            reply,
         })?;
         Ok(Login {
             token,
@@ -169,13 +166,11 @@ impl Engine {
         let renewed = now.saturating_add(ttl);
         if renewed - expires_at >= SESSION_REFRESH_MS.min(ttl / 2) {
             // Best effort and never blocking: a full queue just means the next use renews.
-            let _ = self.store().submit(
-                Op::ExtendSession {
-                    token_hash: hash,
-                    expires_at: renewed,
-                },
-                Box::new(|_| {}),
-            );
+            let _ = self.store().submit(Op::ExtendSession {
+                token_hash: hash,
+                expires_at: renewed,
+                reply: Box::new(|_| {}),
+            });
         }
         Ok(user)
     }
@@ -197,21 +192,22 @@ impl Engine {
 
     /// Ends one session. Revoking an unknown token is not an error.
     pub fn revoke_session(&self, token: &str) -> Result<()> {
-        self.write(Op::RevokeSession {
+        self.write(|reply| Op::RevokeSession {
             token_hash: secret_hash(token),
+            reply,
         })
         .map(|_| ())
     }
 
     /// Ends every session of a user; returns how many there were.
     pub fn revoke_all_sessions(&self, user: UserId) -> Result<u64> {
-        expect_outcome!(self.write(Op::RevokeAllSessions { user }), Count)
+        self.write(|reply| Op::RevokeAllSessions { user, reply })
     }
 
     /// Deactivates a user: all sessions end and every later call for them is refused.
     /// Host-level: the caller decides who may do this.
     pub fn deactivate_user(&self, user: UserId) -> Result<()> {
-        self.write(Op::DeactivateUser { user }).map(|_: Outcome| ())
+        self.write(|reply| Op::DeactivateUser { user, reply })
     }
 
     /// A user by id.

@@ -3,7 +3,8 @@
 mod accounts;
 mod live;
 mod messages;
-pub(crate) use messages::post_op;
+#[cfg(feature = "bench-internals")]
+pub(crate) use messages::post_draft;
 mod rooms;
 
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use crate::login_limit::LoginLimiter;
 use crate::options::Options;
 use crate::plugins::{Plugin, PluginStatus, Plugins, Sounds};
 use crate::stats::Stats;
-use crate::store::{Op, Outcome, Store};
+use crate::store::{Op, Reply, Store};
 
 /// Most messages one history page or search returns.
 pub const MAX_PAGE: usize = 100;
@@ -135,8 +136,9 @@ impl Engine {
         self.inner.opts.clock.now_ms()
     }
 
-    pub(crate) fn write(&self, op: Op) -> Result<Outcome> {
-        self.inner.store.call(op)
+    /// Runs the write `make` builds around its typed reply and waits for its COMMIT.
+    pub(crate) fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
+        self.inner.store.call(make)
     }
 }
 
@@ -175,16 +177,3 @@ pub(crate) fn page_limit(limit: usize, max: usize) -> Result<usize> {
     }
     Ok(limit)
 }
-
-/// Unwraps the outcome a command is known to produce.
-macro_rules! expect_outcome {
-    ($outcome:expr, $variant:ident) => {
-        match $outcome? {
-            $crate::store::Outcome::$variant(v) => Ok(v),
-            other => Err($crate::Error::Storage(format!(
-                "unexpected writer outcome {other:?}"
-            ))),
-        }
-    };
-}
-pub(crate) use expect_outcome;

@@ -3,12 +3,15 @@
 
 pub(crate) mod access;
 pub(crate) mod access_log;
+mod batch;
 mod checkpoint;
 pub(crate) mod commands;
 mod pool;
 pub(crate) mod queries;
+#[cfg(feature = "bench-internals")]
 pub(crate) mod raw;
 mod rows;
+mod savepoint;
 pub(crate) mod schema;
 mod search;
 mod writer;
@@ -20,8 +23,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-pub(crate) use commands::{Op, Outcome};
-pub(crate) use writer::Reply;
+pub(crate) use commands::{Op, PostDraft, Reply};
 
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
@@ -76,17 +78,17 @@ impl Store {
         }
     }
 
-    /// Runs a write on the writer and waits for its COMMIT.
-    pub(crate) fn call(&self, op: Op) -> Result<Outcome> {
+    /// Runs the write `make` builds around a reply on the writer and waits for its COMMIT.
+    pub(crate) fn call<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
         self.check_open()?;
-        self.mailbox.call(op)
+        self.mailbox.call(make)
     }
 
-    /// Queues a write without waiting; `reply` runs on the writer thread after COMMIT.
+    /// Queues a write without waiting; its reply runs on the writer thread after COMMIT.
     /// Fails at once with [`Error::Overloaded`] when the queue is full.
-    pub(crate) fn submit(&self, op: Op, reply: Reply) -> Result<()> {
+    pub(crate) fn submit(&self, op: Op) -> Result<()> {
         self.check_open()?;
-        self.mailbox.try_send(Command::Apply { op, reply })
+        self.mailbox.try_send(Command::Apply(op))
     }
 
     /// Runs `f` on a read-only connection.
