@@ -242,6 +242,12 @@ typedef enum ember_event_kind {
    * it ended because the engine closed.
    */
   EMBER_EVENT_ENDED = 15,
+  /**
+   * (User subscriptions) some of the user's sessions ended (logout, revocation), here or
+   * in another process on the same database: check the tokens you hold for this user
+   * again (`ember_authenticate`) and drop those refused. May come more than once.
+   */
+  EMBER_EVENT_SESSIONS_REVOKED = 16,
 } ember_event_kind;
 
 /**
@@ -1076,13 +1082,33 @@ enum ember_status ember_create_bot(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT`;
  * `EMBER_ERR_UNAUTHENTICATED` (wrong login or password); `EMBER_ERR_FORBIDDEN`
  * (deactivated); `EMBER_ERR_RATE_LIMITED` (too many attempts for this login;
- * `ember_last_retry_after_ms`); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+ * `ember_last_retry_after_ms`); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`. Counted as
+ * attempts from an unknown address: a host that knows the client's address uses
+ * `ember_login_from`.
  */
 enum ember_status ember_login(const struct ember_engine *engine,
                               const char *login,
                               const char *password,
                               char **out_token,
                               struct ember_uuid *out_user);
+
+/**
+ * Checks a password from a client at `address` (an IPv4 or IPv6 address in text, e.g.
+ * "192.0.2.7" or "2001:db8::1"; NULL when unknown) and opens a session. Outputs as for
+ * `ember_login`. Attempts are limited per (login, address) with a lock-out that grows
+ * for that pair only, and more loosely per login across addresses, so a stranger cannot
+ * lock the owner out from everywhere. When refused, `ember_last_retry_after_ms` says how
+ * long to wait and `ember_last_error` says it in words ("try again in 3 minutes").
+ *
+ * Thread-safe. Errors: as `ember_login`, and `EMBER_ERR_INVALID_ARGUMENT` when `address`
+ * is not an IP address.
+ */
+enum ember_status ember_login_from(const struct ember_engine *engine,
+                                   const char *login,
+                                   const char *password,
+                                   const char *address,
+                                   char **out_token,
+                                   struct ember_uuid *out_user);
 
 /**
  * Opens a session for a user without a password (host-level: for admin tools and

@@ -13,7 +13,7 @@ use ember_benches::fixture::{World, new_engine};
 use ember_benches::measure::{Latencies, Table};
 use ember_benches::text::Vocabulary;
 use ember_benches::{bench_data_dir, env_usize};
-use ember_engine::{Engine, Event, Events, Request, Subscription};
+use ember_engine::{Engine, Events, RecvError, Request, SharedEvent, Subscription};
 use parking_lot::Mutex;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -186,7 +186,7 @@ fn run_posters(posts: usize, attach: impl FnOnce(&Engine, &World) -> Vec<Subscri
     let (engine, world) = new_engine(&dir.path().join("tp.db"));
     let subs = attach(&engine, &world);
     let stop = Arc::new(AtomicBool::new(false));
-    let receivers: Vec<Events> = subs.iter().map(|s| s.events().clone()).collect();
+    let receivers: Vec<Events<SharedEvent>> = subs.iter().map(|s| s.events().clone()).collect();
     let drainer = {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -224,11 +224,7 @@ fn run_posters(posts: usize, attach: impl FnOnce(&Engine, &World) -> Vec<Subscri
     drainer.join().expect("drainer");
     let lagged = subs
         .iter()
-        .filter(|s| {
-            s.events()
-                .try_iter()
-                .any(|e| matches!(e.event(), Event::Lagged { .. }))
-        })
+        .filter(|s| matches!(s.events().ended(), Some(RecvError::Lagged { .. })))
         .count();
     if lagged > 0 {
         eprintln!("note: {lagged} subscriptions lagged");

@@ -1,11 +1,7 @@
-//! Secrets: password hashes, session tokens, bot keys and the login rate limit.
-
-use std::collections::HashMap;
-use std::time::Duration;
+//! Secrets: password hashes, session tokens and bot keys.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use parking_lot::Mutex;
 use rand::RngCore;
 
 use crate::error::{Error, Result};
@@ -51,41 +47,6 @@ pub(crate) fn secret_hash(secret: &str) -> [u8; 32] {
     *blake3::hash(secret.as_bytes()).as_bytes()
 }
 
-/// Counts login attempts per login in a sliding window.
-pub(crate) struct LoginLimiter {
-    attempts: Mutex<HashMap<String, Vec<i64>>>,
-    max: usize,
-    window_ms: i64,
-}
-
-impl LoginLimiter {
-    pub(crate) fn new(max: u32, window: Duration) -> Self {
-        Self {
-            attempts: Mutex::new(HashMap::new()),
-            max: max as usize,
-            window_ms: window.as_millis() as i64,
-        }
-    }
-
-    /// Records an attempt for `login` at `now`, or refuses it when the window is full.
-    pub(crate) fn attempt(&self, login: &str, now: i64) -> Result<()> {
-        let mut map = self.attempts.lock();
-        if map.len() > 10_000 {
-            map.retain(|_, times| times.last().is_some_and(|t| now - t < self.window_ms));
-        }
-        let times = map.entry(login.to_lowercase()).or_default();
-        times.retain(|t| now - t < self.window_ms);
-        if times.len() >= self.max {
-            let retry = times[0] + self.window_ms - now;
-            return Err(Error::RateLimited {
-                retry_after: Duration::from_millis(retry.max(1) as u64),
-            });
-        }
-        times.push(now);
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,21 +72,5 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a, new_secret());
-    }
-
-    #[test]
-    fn limiter_allows_max_per_window_then_recovers() {
-        let l = LoginLimiter::new(3, Duration::from_secs(180));
-        for i in 0..3 {
-            l.attempt("Ann", i).unwrap();
-        }
-        match l.attempt("ann", 10) {
-            Err(Error::RateLimited { retry_after }) => {
-                assert_eq!(retry_after, Duration::from_millis(180_000 - 10))
-            }
-            other => panic!("{other:?}"),
-        }
-        l.attempt("bob", 10).unwrap();
-        l.attempt("ann", 180_000).unwrap();
     }
 }

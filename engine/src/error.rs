@@ -27,8 +27,9 @@ pub enum Error {
     /// No such user, room or message.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// Too many attempts; try again after `retry_after`.
-    #[error("rate limited; retry after {} ms", retry_after.as_millis())]
+    /// Too many attempts; try again after `retry_after`. The text says when in words
+    /// ("too many attempts; try again in 3 minutes").
+    #[error("too many attempts; try again in {}", in_words(*retry_after))]
     RateLimited {
         /// How long to wait before trying again.
         retry_after: Duration,
@@ -68,6 +69,21 @@ pub enum Error {
     Storage(String),
 }
 
+/// A wait as a person says it, rounded up: "1 second", "45 seconds", "3 minutes", "2 hours".
+fn in_words(wait: Duration) -> String {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let (n, unit) = match secs.max(1) {
+        s if s < 60 => (s, "second"),
+        s if s < 3600 => (s.div_ceil(60), "minute"),
+        s => (s.div_ceil(3600), "hour"),
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Storage(e.to_string())
@@ -80,5 +96,29 @@ impl Error {
             field,
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(ms: u64) -> String {
+        Error::RateLimited {
+            retry_after: Duration::from_millis(ms),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn rate_limits_say_when_in_words() {
+        assert_eq!(text(100), "too many attempts; try again in 1 second");
+        assert_eq!(text(45_000), "too many attempts; try again in 45 seconds");
+        assert_eq!(text(174_834), "too many attempts; try again in 3 minutes");
+        assert_eq!(text(60_000), "too many attempts; try again in 1 minute");
+        assert_eq!(
+            text(2 * 3_600_000),
+            "too many attempts; try again in 2 hours"
+        );
     }
 }

@@ -6,8 +6,10 @@ use std::time::Instant;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Involvement, Message, RoomSummary};
 
-/// Something that happened. Room subscriptions get the room's events; user subscriptions
-/// get the events about the user's room list; the notification stream gets [`Event::Notify`].
+/// Something that happened in a room: what room subscriptions deliver and what plugins see
+/// ([`crate::Plugin::on_event`]). User subscriptions deliver [`UserEvent`]s and the
+/// notification stream [`Notification`]s. Lag, revocation and the end of a stream are not
+/// events: receives return them as [`crate::RecvError`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -55,14 +57,22 @@ pub enum Event {
         /// True when added, false when removed.
         joined: bool,
     },
-    /// (User subscriptions) the user became a member of a room, e.g. a new direct room.
+}
+
+/// What a user subscription delivers: the user's room list and their access. The stream
+/// ends with [`crate::RecvError::Revoked`] when the user is deactivated (also by another
+/// process on the same database).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserEvent {
+    /// The user became a member of a room, e.g. a new direct room.
     RoomJoined(RoomSummary),
-    /// (User subscriptions) the user is no longer a member of a room.
+    /// The user is no longer a member of a room.
     RoomLeft {
         /// The room.
         room_id: RoomId,
     },
-    /// (User subscriptions) a room's head or the user's read position moved.
+    /// A room's head or the user's read position moved.
     Unread {
         /// The room.
         room_id: RoomId,
@@ -71,36 +81,34 @@ pub enum Event {
         /// The room's newest `seq`.
         head_seq: u64,
     },
-    /// (User subscriptions) the user's involvement in a room changed.
+    /// The user's involvement in a room changed.
     InvolvementChanged {
         /// The room.
         room_id: RoomId,
         /// The new level.
         involvement: Involvement,
     },
-    /// (Notification stream) these members should be told about this message: involvement
-    /// `everything`, or `mentions` and mentioned; never the author; not present in the room.
-    Notify {
-        /// The new message.
-        message: Message,
-        /// Whom to notify.
-        users: Vec<UserId>,
-    },
-    /// The subscription fell behind and was detached. This is its last event; subscribe
-    /// again with `since = resume_from` to lose nothing.
-    Lagged {
-        /// The last change sequence value delivered before this event.
-        resume_from: u64,
-    },
-    /// The subscription ended because the user lost access (removed or deactivated).
-    Revoked {
-        /// The room, for a room subscription.
-        room_id: Option<RoomId>,
-    },
+    /// One or more of the user's sessions ended (logout, `revoke_session`,
+    /// `revoke_all_sessions`), in this process or another one on the same database. A host
+    /// that keeps connections authenticated by a token checks each of this user's tokens
+    /// again ([`crate::Engine::authenticate`]) and closes those refused. May arrive more
+    /// than once for one change; checking again is harmless.
+    SessionsRevoked,
+}
+
+/// One item of the notification stream: these members should be told about this message
+/// (involvement `everything`, or `mentions` and mentioned; never the author; not present in
+/// the room).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notification {
+    /// The new message.
+    pub message: Message,
+    /// Whom to notify.
+    pub users: Vec<UserId>,
 }
 
 impl Event {
-    /// The room a room-level event belongs to.
+    /// The room the event belongs to (always set; an `Option` for compatibility).
     pub fn room_id(&self) -> Option<RoomId> {
         match self {
             Event::MessageCreated(m) | Event::MessageEdited(m) | Event::MessageDeleted(m) => {
@@ -110,7 +118,6 @@ impl Event {
             | Event::Typing { room_id, .. }
             | Event::Presence { room_id, .. }
             | Event::MembershipChanged { room_id, .. } => Some(*room_id),
-            _ => None,
         }
     }
 

@@ -44,6 +44,7 @@ mod error;
 mod events;
 mod ids;
 mod live;
+mod login_limit;
 mod model;
 mod options;
 mod pipeline;
@@ -56,7 +57,7 @@ pub use clock::Clock;
 pub use content::MAX_CONTENT_CHARS;
 pub use engine::{Engine, MAX_CHANGES_PAGE, MAX_PAGE};
 pub use error::{Error, Result};
-pub use events::{Event, Shared, SharedEvent};
+pub use events::{Event, Notification, Shared, SharedEvent, UserEvent};
 pub use ids::{ClientMessageId, Epoch, MessageId, RoomId, UserId};
 pub use live::{
     Events, NotificationStream, PresenceHandle, RecvError, RecvTimeoutError, Subscription,
@@ -73,6 +74,7 @@ pub use plugins::{
 };
 pub use ratelimit::RateLimit;
 pub use stats::Stats;
+#[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub use store::raw::RawStore;
 pub use store::schema::{PAGE_SIZE, SCHEMA_VERSION};

@@ -67,8 +67,14 @@ pub struct Options {
     pub session_ttl: Duration,
     /// Password hashing cost.
     pub password_cost: PasswordCost,
-    /// Login attempts allowed per login within [`Options::login_window`].
+    /// Login attempts allowed per (login, client address) within [`Options::login_window`]
+    /// (10). A pair that keeps hitting the limit is locked out for twice as long each time
+    /// (at most a day; a correct password resets that).
     pub login_attempts: u32,
+    /// Login attempts allowed per login from all addresses together within
+    /// [`Options::login_window`] (100), without back-off: what an attacker spreading over
+    /// many addresses can cost the owner.
+    pub login_attempts_per_login: u32,
     /// Window of the login rate limit.
     pub login_window: Duration,
     /// Events a subscription may hold unread before it gets `Lagged` and is detached.
@@ -105,6 +111,7 @@ impl Options {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             password_cost: PasswordCost::default(),
             login_attempts: 10,
+            login_attempts_per_login: 100,
             login_window: Duration::from_secs(180),
             subscription_capacity: 1024,
             replay_cap: 1000,

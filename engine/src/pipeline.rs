@@ -10,10 +10,10 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::content::normalize_content;
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Message, NewPost, Posted};
-use crate::store::{Op, Outcome};
+use crate::store::Op;
 
 /// A write that can be pipelined.
 #[derive(Clone, Debug)]
@@ -99,49 +99,46 @@ impl Pipeline {
     }
 
     /// Validates and queues `request` without waiting. Returns its ticket, or an error at
-    /// once: validation errors, [`Error::Overloaded`] when the writer's queue is full,
-    /// [`Error::Closed`].
+    /// once: validation errors, [`crate::Error::Overloaded`] when the writer's queue is full,
+    /// [`crate::Error::Closed`].
     pub fn submit(&mut self, request: Request) -> Result<u64> {
-        let (op, kind): (Op, fn(Outcome) -> Option<Response>) = match request {
-            Request::Post(post) => (self.engine.prepare_post(post)?, |o| match o {
-                Outcome::Posted(p) => Some(Response::Posted(p)),
-                _ => None,
-            }),
+        let ticket = self.next_ticket;
+        let tx = self.done_tx.clone();
+        let notify = self.notify.clone();
+        let complete = move |result: Result<Response>| {
+            let _ = tx.send(Completion { ticket, result });
+            if let Some(n) = notify {
+                n();
+            }
+        };
+        let op = match request {
+            Request::Post(post) => Op::Post {
+                post: self.engine.prepare_post(post)?,
+                reply: Box::new(move |r| complete(r.map(Response::Posted))),
+            },
             Request::Edit {
                 user,
                 message,
                 content,
-            } => (
-                Op::Edit {
-                    user,
-                    message,
-                    content: normalize_content(&content)?,
-                },
-                as_message,
-            ),
-            Request::Delete { user, message } => (Op::Delete { user, message }, as_message),
-            Request::MarkRead { user, room, seq } => {
-                (Op::MarkRead { user, room, seq }, |o| match o {
-                    Outcome::Count(n) => Some(Response::Unread(n)),
-                    _ => None,
-                })
-            }
+            } => Op::Edit {
+                user,
+                message,
+                content: normalize_content(&content)?,
+                reply: Box::new(move |r| complete(r.map(Response::Message))),
+            },
+            Request::Delete { user, message } => Op::Delete {
+                user,
+                message,
+                reply: Box::new(move |r| complete(r.map(Response::Message))),
+            },
+            Request::MarkRead { user, room, seq } => Op::MarkRead {
+                user,
+                room,
+                seq,
+                reply: Box::new(move |r| complete(r.map(Response::Unread))),
+            },
         };
-        let ticket = self.next_ticket;
-        let tx = self.done_tx.clone();
-        let notify = self.notify.clone();
-        self.engine.store().submit(
-            op,
-            Box::new(move |result| {
-                let result = result.and_then(|o| {
-                    kind(o).ok_or_else(|| Error::Storage("unexpected writer outcome".into()))
-                });
-                let _ = tx.send(Completion { ticket, result });
-                if let Some(n) = notify {
-                    n();
-                }
-            }),
-        )?;
+        self.engine.store().submit(op)?;
         self.next_ticket += 1;
         Ok(ticket)
     }
@@ -149,12 +146,5 @@ impl Pipeline {
     /// Completions, in commit order.
     pub fn completions(&self) -> &Receiver<Completion> {
         &self.done_rx
-    }
-}
-
-fn as_message(o: Outcome) -> Option<Response> {
-    match o {
-        Outcome::Message(m) => Some(Response::Message(m)),
-        _ => None,
     }
 }

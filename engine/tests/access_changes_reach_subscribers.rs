@@ -7,15 +7,29 @@ use std::time::Duration;
 
 use common::*;
 use ember_engine::{
-    ClientMessageId, Clock, Error, Event, Involvement, NewPost, RateLimit, RoomKind,
+    ClientMessageId, Clock, Error, Event, Events, Involvement, NewPost, Notification, RateLimit,
+    RecvError, RecvTimeoutError, RoomKind, SharedEvent, UserEvent,
 };
 
-fn next(events: &ember_engine::Events) -> Event {
+fn next(events: &Events<SharedEvent>) -> Event {
     events
         .recv_timeout(Duration::from_secs(5))
         .expect("an event")
         .event()
         .clone()
+}
+
+fn next_item<T>(events: &Events<T>) -> T {
+    events
+        .recv_timeout(Duration::from_secs(5))
+        .expect("an event")
+}
+
+/// The reason the stream ended, waiting up to 5 s for it.
+fn end_of<T: std::fmt::Debug>(events: &Events<T>) -> RecvTimeoutError {
+    events
+        .recv_timeout(Duration::from_secs(5))
+        .expect_err("the stream ends")
 }
 
 #[test]
@@ -29,17 +43,11 @@ fn removing_a_member_revokes_their_subscription() {
     let bobs = db.subscribe(bob.id, room.id, None).unwrap();
     let anns = db.subscribe(ann.id, room.id, None).unwrap();
     db.remove_member(ann.id, room.id, bob.id).unwrap();
+    assert_eq!(end_of(bobs.events()), RecvTimeoutError::Revoked);
     assert_eq!(
-        next(bobs.events()),
-        Event::Revoked {
-            room_id: Some(room.id)
-        }
-    );
-    assert!(
-        bobs.events()
-            .recv_timeout(Duration::from_millis(200))
-            .is_err(),
-        "closed after Revoked"
+        bobs.events().recv().err(),
+        Some(RecvError::Revoked),
+        "stays ended with Revoked"
     );
     assert_eq!(
         next(anns.events()),
@@ -64,13 +72,8 @@ fn deactivation_revokes_everything() {
     let room_sub = db.subscribe(bob.id, room.id, None).unwrap();
     let user_sub = db.subscribe_user(bob.id).unwrap();
     db.deactivate_user(bob.id).unwrap();
-    assert_eq!(
-        next(room_sub.events()),
-        Event::Revoked {
-            room_id: Some(room.id)
-        }
-    );
-    assert_eq!(next(user_sub.events()), Event::Revoked { room_id: None });
+    assert_eq!(end_of(room_sub.events()), RecvTimeoutError::Revoked);
+    assert_eq!(end_of(user_sub.events()), RecvTimeoutError::Revoked);
     assert!(matches!(
         db.subscribe(bob.id, room.id, None),
         Err(Error::Forbidden(_))
@@ -90,16 +93,16 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
     post(&db, ann.id, lobby.id, "one");
     post(&db, ann.id, lobby.id, "two");
     assert_eq!(
-        next(feed.events()),
-        Event::Unread {
+        next_item(feed.events()),
+        UserEvent::Unread {
             room_id: lobby.id,
             unread: 1,
             head_seq: 1
         }
     );
     assert_eq!(
-        next(feed.events()),
-        Event::Unread {
+        next_item(feed.events()),
+        UserEvent::Unread {
             room_id: lobby.id,
             unread: 2,
             head_seq: 2
@@ -107,8 +110,8 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
     );
     db.mark_read(bob.id, lobby.id, 1).unwrap();
     assert_eq!(
-        next(feed.events()),
-        Event::Unread {
+        next_item(feed.events()),
+        UserEvent::Unread {
             room_id: lobby.id,
             unread: 1,
             head_seq: 2
@@ -116,8 +119,8 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
     );
     post(&db, bob.id, lobby.id, "mine");
     assert_eq!(
-        next(feed.events()),
-        Event::Unread {
+        next_item(feed.events()),
+        UserEvent::Unread {
             room_id: lobby.id,
             unread: 0,
             head_seq: 3
@@ -126,8 +129,8 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
     );
 
     let direct = db.direct_room(ann.id, &[bob.id]).unwrap();
-    match next(feed.events()) {
-        Event::RoomJoined(summary) => {
+    match next_item(feed.events()) {
+        UserEvent::RoomJoined(summary) => {
             assert_eq!(summary.room.id, direct.id);
             assert_eq!(summary.involvement, Involvement::Everything);
         }
@@ -136,8 +139,8 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
     db.set_involvement(bob.id, lobby.id, Involvement::Invisible)
         .unwrap();
     assert_eq!(
-        next(feed.events()),
-        Event::InvolvementChanged {
+        next_item(feed.events()),
+        UserEvent::InvolvementChanged {
             room_id: lobby.id,
             involvement: Involvement::Invisible
         }
@@ -145,9 +148,12 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
     let team = db
         .create_room(ann.id, RoomKind::Closed, "Team", &[bob.id])
         .unwrap();
-    assert!(matches!(next(feed.events()), Event::RoomJoined(s) if s.room.id == team.id));
+    assert!(matches!(next_item(feed.events()), UserEvent::RoomJoined(s) if s.room.id == team.id));
     db.remove_member(ann.id, team.id, bob.id).unwrap();
-    assert_eq!(next(feed.events()), Event::RoomLeft { room_id: team.id });
+    assert_eq!(
+        next_item(feed.events()),
+        UserEvent::RoomLeft { room_id: team.id }
+    );
 }
 
 #[test]
@@ -169,19 +175,15 @@ fn notifications_name_involved_absent_members_only() {
     // bob is mentioned (involvement mentions), cat is mentioned but wants nothing,
     // dan wants everything, ann is the author.
     let m = post(&db, ann.id, room.id, "hey @Bob and @Cat");
-    match next(stream.events()) {
-        Event::Notify { message, mut users } => {
-            users.sort();
-            let mut want = vec![bob.id, dan.id];
-            want.sort();
-            assert_eq!((message.id, users), (m.id, want));
-        }
-        other => panic!("expected Notify, got {other:?}"),
-    }
+    let Notification { message, mut users } = next_item(stream.events());
+    users.sort();
+    let mut want = vec![bob.id, dan.id];
+    want.sort();
+    assert_eq!((message.id, users), (m.id, want));
     // Present members are not notified.
     let _here = db.presence_connect(dan.id, room.id).unwrap();
     post(&db, ann.id, room.id, "@Bob again");
-    assert!(matches!(next(stream.events()), Event::Notify { users, .. } if users == vec![bob.id]));
+    assert_eq!(next_item(stream.events()).users, vec![bob.id]);
 }
 
 #[test]

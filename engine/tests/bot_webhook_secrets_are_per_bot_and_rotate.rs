@@ -63,11 +63,15 @@ fn bots_made_before_the_migration_get_a_secret_from_it() {
         db.close();
         (old, other)
     };
-    // Turn the file back into a version 1 database: the same schema without the column.
+    // Turn the file back into a version 1 database: without the column and the tables later
+    // versions add (version 3 rebuilds the full-text tables, which works on either shape).
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("ALTER TABLE users DROP COLUMN webhook_secret; PRAGMA user_version=1;")
-            .unwrap();
+        conn.execute_batch(
+            "ALTER TABLE users DROP COLUMN webhook_secret; DROP TABLE access_log;
+             PRAGMA user_version=1;",
+        )
+        .unwrap();
     }
     let db = Engine::open(common::options(&path)).unwrap();
     let migrated = db.bot_webhook_secret(old.user.id).unwrap();

@@ -1,5 +1,6 @@
 //! Logins and sessions: a token authenticates until it expires unused, is revoked, or its
-//! user is deactivated; logins are rate limited per login.
+//! user is deactivated; logins are rate limited per (login, client address), with a looser
+//! cap per login.
 
 mod common;
 
@@ -91,6 +92,50 @@ fn the_eleventh_login_in_the_window_is_rate_limited_until_it_passes() {
     advance(&db, 180 * 1000);
     db.login("bob", common::PASSWORD)
         .expect("the window has passed");
+}
+
+#[test]
+fn a_stranger_guessing_passwords_locks_out_their_address_not_the_owner() {
+    let (db, _) = setup(HOUR_MS);
+    let stranger = Some(std::net::IpAddr::from([198, 51, 100, 23]));
+    let owner = Some(std::net::IpAddr::from([203, 0, 113, 5]));
+    for _ in 0..10 {
+        assert!(matches!(
+            db.login_from("bob", "wrong password", stranger),
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+    let refused = db
+        .login_from("bob", common::PASSWORD, stranger)
+        .expect_err("the stranger's address is locked out");
+    assert!(matches!(refused, Error::RateLimited { .. }));
+    assert_eq!(
+        refused.to_string(),
+        "too many attempts; try again in 3 minutes",
+        "a message a person can read"
+    );
+    db.login_from("bob", common::PASSWORD, owner)
+        .expect("the owner's address is not locked out");
+}
+
+#[test]
+fn attempts_from_many_addresses_meet_the_cap_per_login() {
+    let (db, _) = setup(HOUR_MS);
+    for i in 0..100u32 {
+        let addr = Some(std::net::IpAddr::from((0x0a00_0000 + i).to_be_bytes()));
+        assert!(matches!(
+            db.login_from("bob", "wrong password", addr),
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+    let fresh = Some(std::net::IpAddr::from([192, 0, 2, 1]));
+    assert!(matches!(
+        db.login_from("bob", common::PASSWORD, fresh),
+        Err(Error::RateLimited { .. })
+    ));
+    advance(&db, 180 * 1000);
+    db.login_from("bob", common::PASSWORD, fresh)
+        .expect("the window has passed, and no back-off applies to the cap");
 }
 
 #[test]

@@ -163,7 +163,9 @@ pub unsafe extern "C" fn ember_create_bot(
 /// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT`;
 /// `EMBER_ERR_UNAUTHENTICATED` (wrong login or password); `EMBER_ERR_FORBIDDEN`
 /// (deactivated); `EMBER_ERR_RATE_LIMITED` (too many attempts for this login;
-/// `ember_last_retry_after_ms`); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
+/// `ember_last_retry_after_ms`); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`. Counted as
+/// attempts from an unknown address: a host that knows the client's address uses
+/// `ember_login_from`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_login(
     engine: *const ember_engine,
@@ -179,6 +181,46 @@ pub unsafe extern "C" fn ember_login(
         let out_token = arg_out(out_token, "out_token")?;
         let out_user = arg_out(out_user, "out_user")?;
         let session = engine.login(login, password)?;
+        out_user.write(session.user.id.into());
+        out_token.write(c_string(session.token));
+        Ok(())
+    })
+}
+
+/// Checks a password from a client at `address` (an IPv4 or IPv6 address in text, e.g.
+/// "192.0.2.7" or "2001:db8::1"; NULL when unknown) and opens a session. Outputs as for
+/// `ember_login`. Attempts are limited per (login, address) with a lock-out that grows
+/// for that pair only, and more loosely per login across addresses, so a stranger cannot
+/// lock the owner out from everywhere. When refused, `ember_last_retry_after_ms` says how
+/// long to wait and `ember_last_error` says it in words ("try again in 3 minutes").
+///
+/// Thread-safe. Errors: as `ember_login`, and `EMBER_ERR_INVALID_ARGUMENT` when `address`
+/// is not an IP address.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ember_login_from(
+    engine: *const ember_engine,
+    login: *const c_char,
+    password: *const c_char,
+    address: *const c_char,
+    out_token: *mut *mut c_char,
+    out_user: *mut ember_uuid,
+) -> ember_status {
+    guard(|| {
+        let engine = &arg_ref(engine, "engine")?.engine;
+        let login = arg_str(login, "login")?;
+        let password = arg_str(password, "password")?;
+        let address =
+            if address.is_null() {
+                None
+            } else {
+                let text = arg_str(address, "address")?;
+                Some(text.parse::<std::net::IpAddr>().map_err(|_| {
+                    Failure::invalid(format!("address {text:?} is not an IP address"))
+                })?)
+            };
+        let out_token = arg_out(out_token, "out_token")?;
+        let out_user = arg_out(out_user, "out_user")?;
+        let session = engine.login_from(login, password, address)?;
         out_user.write(session.user.id.into());
         out_token.write(c_string(session.token));
         Ok(())

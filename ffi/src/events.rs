@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::ptr::null_mut;
 
-use ::ember_engine::Event;
+use ::ember_engine::{Event, Notification, RecvError, RoomId, UserEvent};
 
 use crate::boundary::{
     c_string, free_box, free_c_string, free_raw_slice, guard_value, into_raw_slice,
@@ -50,6 +50,10 @@ pub enum ember_event_kind {
     /// (Callback subscriptions only) the last call: the stream ended; `flag` is true when
     /// it ended because the engine closed.
     EMBER_EVENT_ENDED = 15,
+    /// (User subscriptions) some of the user's sessions ended (logout, revocation), here or
+    /// in another process on the same database: check the tokens you hold for this user
+    /// again (`ember_authenticate`) and drop those refused. May come more than once.
+    EMBER_EVENT_SESSIONS_REVOKED = 16,
 }
 
 /// An event. Owned by the caller when `ember_subscription_next` hands it out (free with
@@ -163,16 +167,24 @@ impl ember_event {
                 flag: joined,
                 ..room_event(EMBER_EVENT_MEMBERSHIP, room_id, user_id)
             },
-            Event::RoomJoined(summary) => ember_event {
+            _ => ember_event::empty(EMBER_EVENT_UNKNOWN),
+        }
+    }
+
+    /// The C form of a user subscription's event.
+    pub(crate) fn from_user_event(event: UserEvent) -> Self {
+        use ember_event_kind::*;
+        match event {
+            UserEvent::RoomJoined(summary) => ember_event {
                 room_id: summary.room.id.into(),
                 room: Box::into_raw(Box::new(summary.into())),
                 ..ember_event::empty(EMBER_EVENT_ROOM_JOINED)
             },
-            Event::RoomLeft { room_id } => ember_event {
+            UserEvent::RoomLeft { room_id } => ember_event {
                 room_id: room_id.into(),
                 ..ember_event::empty(EMBER_EVENT_ROOM_LEFT)
             },
-            Event::Unread {
+            UserEvent::Unread {
                 room_id,
                 unread,
                 head_seq,
@@ -182,7 +194,7 @@ impl ember_event {
                 head_seq,
                 ..ember_event::empty(EMBER_EVENT_UNREAD)
             },
-            Event::InvolvementChanged {
+            UserEvent::InvolvementChanged {
                 room_id,
                 involvement,
             } => ember_event {
@@ -190,23 +202,34 @@ impl ember_event {
                 involvement: involvement.into(),
                 ..ember_event::empty(EMBER_EVENT_INVOLVEMENT)
             },
-            Event::Notify { message, users } => {
-                // Not `..message_event(..)`: that would copy the message pointer out of a
-                // temporary whose Drop then frees it.
-                let mut e = message_event(EMBER_EVENT_NOTIFY, message);
-                (e.users, e.users_len) =
-                    into_raw_slice(users.into_iter().map(Into::into).collect());
-                e
-            }
-            Event::Lagged { resume_from } => ember_event {
+            UserEvent::SessionsRevoked => ember_event::empty(EMBER_EVENT_SESSIONS_REVOKED),
+            _ => ember_event::empty(EMBER_EVENT_UNKNOWN),
+        }
+    }
+
+    /// The C form of a notification.
+    pub(crate) fn from_notification(note: Notification) -> Self {
+        // Not `..message_event(..)`: that would copy the message pointer out of a
+        // temporary whose Drop then frees it.
+        let mut e = message_event(ember_event_kind::EMBER_EVENT_NOTIFY, note.message);
+        (e.users, e.users_len) = into_raw_slice(note.users.into_iter().map(Into::into).collect());
+        e
+    }
+
+    /// The event C receives before the end of a stream that lagged or was revoked (the ABI
+    /// announces those as events, then `EMBER_ERR_ENDED`); `None` for a plain end.
+    pub(crate) fn from_end(end: RecvError, room: Option<RoomId>) -> Option<Self> {
+        use ember_event_kind::*;
+        match end {
+            RecvError::Lagged { resume_from } => Some(ember_event {
                 resume_from,
                 ..ember_event::empty(EMBER_EVENT_LAGGED)
-            },
-            Event::Revoked { room_id } => ember_event {
-                room_id: room_id.map(Into::into).unwrap_or_default(),
+            }),
+            RecvError::Revoked => Some(ember_event {
+                room_id: room.map(Into::into).unwrap_or_default(),
                 ..ember_event::empty(EMBER_EVENT_REVOKED)
-            },
-            _ => ember_event::empty(EMBER_EVENT_UNKNOWN),
+            }),
+            RecvError::Closed => None,
         }
     }
 }

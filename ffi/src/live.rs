@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use ::ember_engine::{
-    Events, NotificationStream, PresenceHandle, RecvTimeoutError, Subscription, TryRecvError,
+    Events, NotificationStream, PresenceHandle, RecvTimeoutError, RoomId, Subscription,
     UserSubscription,
 };
 use crossbeam_channel::{Receiver, Sender};
@@ -28,6 +28,8 @@ pub struct ember_subscription {
     head_change_seq: u64,
     complete: bool,
     closed: Arc<AtomicBool>,
+    /// A pull subscription handed out the `LAGGED`/`REVOKED` event before its end.
+    end_announced: bool,
     mode: Mode,
 }
 
@@ -47,12 +49,43 @@ enum Source {
 }
 
 impl Source {
-    fn events(&self) -> &Events {
+    /// The next item as C sees it: `timeout_ms` < 0 waits for one, 0 only polls, > 0 waits
+    /// at most that long.
+    fn next(&self, timeout_ms: i32) -> Result<ember_event, RecvTimeoutError> {
         match self {
-            Source::Room(s) => s.events(),
-            Source::User(s) => s.events(),
-            Source::Notify(s) => s.events(),
+            Source::Room(s) => {
+                take(s.events(), timeout_ms).map(|e| ember_event::from_event(e.event()))
+            }
+            Source::User(s) => take(s.events(), timeout_ms).map(ember_event::from_user_event),
+            Source::Notify(s) => take(s.events(), timeout_ms).map(ember_event::from_notification),
         }
+    }
+
+    /// The event C receives before the end (lagged or revoked), if any.
+    fn end_event(&self, end: RecvTimeoutError) -> Option<ember_event> {
+        let room: Option<RoomId> = match self {
+            Source::Room(s) => Some(s.room_id()),
+            _ => None,
+        };
+        end.ended().and_then(|end| ember_event::from_end(end, room))
+    }
+
+    fn set_waker(&self, waker: impl Fn() + Send + Sync + 'static) {
+        match self {
+            Source::Room(s) => s.events().set_waker(waker),
+            Source::User(s) => s.events().set_waker(waker),
+            Source::Notify(s) => s.events().set_waker(waker),
+        }
+    }
+}
+
+fn take<T>(events: &Events<T>, timeout_ms: i32) -> Result<T, RecvTimeoutError> {
+    match timeout_ms {
+        t if t < 0 => events.recv().map_err(Into::into),
+        0 => events
+            .try_recv()
+            .map_err(|e| e.ended().map_or(RecvTimeoutError::Timeout, Into::into)),
+        t => events.recv_timeout(Duration::from_millis(t as u64)),
     }
 }
 
@@ -84,6 +117,7 @@ fn new_subscription(
         head_change_seq,
         complete,
         closed: engine.closed.clone(),
+        end_announced: false,
         mode: Mode::Pull(source),
     }))
 }
@@ -238,27 +272,26 @@ pub unsafe extern "C" fn ember_subscription_next(
                 "the subscription delivers to a callback; ember_subscription_next cannot be used",
             ));
         };
-        let events = source.events();
-        let received = match timeout_ms {
-            t if t < 0 => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            0 => events.try_recv().map_err(|e| match e {
-                TryRecvError::Empty => RecvTimeoutError::Timeout,
-                TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
-            }),
-            t => events.recv_timeout(Duration::from_millis(t as u64)),
-        };
-        match received {
+        match source.next(timeout_ms) {
             Ok(event) => {
-                out.write(Box::into_raw(Box::new(ember_event::from_event(
-                    event.event(),
-                ))));
+                out.write(Box::into_raw(Box::new(event)));
                 Ok(())
             }
             Err(RecvTimeoutError::Timeout) => Err(Failure::new(
                 ember_status::EMBER_TIMEOUT,
                 format!("no event within {timeout_ms} ms"),
             )),
-            Err(RecvTimeoutError::Disconnected) => Err(ended(&sub.closed)),
+            Err(end) => {
+                // The ABI announces lag and revocation as a last event, then the end.
+                if !sub.end_announced {
+                    sub.end_announced = true;
+                    if let Some(event) = source.end_event(end) {
+                        out.write(Box::into_raw(Box::new(event)));
+                        return Ok(());
+                    }
+                }
+                Err(ended(&sub.closed))
+            }
         }
     })
 }
@@ -366,10 +399,9 @@ fn run_callbacks(
     callback: unsafe extern "C" fn(*mut c_void, *const ember_event),
     data: &UserData,
 ) {
-    let events = source.events();
     let (wake_tx, wake_rx) = crossbeam_channel::bounded::<()>(1);
     // Called when an event lands in the empty queue and when the stream ends.
-    events.set_waker(move || {
+    source.set_waker(move || {
         let _ = wake_tx.try_send(());
     });
     loop {
@@ -378,10 +410,14 @@ fn run_callbacks(
             recv(stop) -> _ => return,
         }
         loop {
-            let event = match events.try_recv() {
-                Ok(e) => ember_event::from_event(e.event()),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
+            let event = match source.next(0) {
+                Ok(e) => e,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(end) => {
+                    if let Some(last) = source.end_event(end) {
+                        // SAFETY: as below.
+                        unsafe { callback(data.0, &last) };
+                    }
                     ember_event::ended(closed.load(Ordering::Acquire))
                 }
             };

@@ -1,12 +1,12 @@
 //! Users, logins, sessions and bots.
 
-use super::{Engine, expect_outcome};
+use super::Engine;
 use crate::auth::{hash_password, new_secret, secret_hash, verify_password};
 use crate::content::{check_login, normalize_name};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::model::{Bot, Login, NewUser, Role, User};
-use crate::store::{BotSecrets, Op, Outcome, queries};
+use crate::store::{BotSecrets, Op, queries};
 
 /// Sessions are written back (sliding expiry) at most this often, or once per half TTL
 /// when that is shorter.
@@ -22,16 +22,14 @@ impl Engine {
         }
         // Hashing is slow on purpose; it runs here, never on the writer thread.
         let hash = hash_password(&new.password, self.options().password_cost)?;
-        expect_outcome!(
-            self.write(Op::CreateUser {
-                login: new.login,
-                name,
-                password_hash: Some(hash),
-                role: new.role,
-                bot: None,
-            }),
-            User
-        )
+        self.write(|reply| Op::CreateUser {
+            login: new.login,
+            name,
+            password_hash: Some(hash),
+            role: new.role,
+            bot: None,
+            reply,
+        })
     }
 
     /// Creates a bot and its key. A bot sees only the rooms it is added to.
@@ -40,19 +38,17 @@ impl Engine {
         let name = normalize_name("name", name)?;
         let key = new_secret();
         let webhook_secret = new_secret();
-        let user = expect_outcome!(
-            self.write(Op::CreateUser {
-                login: login.to_owned(),
-                name,
-                password_hash: None,
-                role: Role::Bot,
-                bot: Some(BotSecrets {
-                    key_hash: secret_hash(&key),
-                    webhook_secret: webhook_secret.clone(),
-                }),
+        let user = self.write(|reply| Op::CreateUser {
+            login: login.to_owned(),
+            name,
+            password_hash: None,
+            role: Role::Bot,
+            bot: Some(BotSecrets {
+                key_hash: secret_hash(&key),
+                webhook_secret: webhook_secret.clone(),
             }),
-            User
-        )?;
+            reply,
+        })?;
         Ok(Bot {
             user,
             key,
@@ -75,11 +71,11 @@ impl Engine {
                 ));
             }
         }
-        self.write(Op::SetWebhook {
+        self.write(|reply| Op::SetWebhook {
             bot,
             url: url.map(str::to_owned),
+            reply,
         })
-        .map(|_| ())
     }
 
     /// A bot's webhook URL, if set.
@@ -100,18 +96,35 @@ impl Engine {
     /// from then on use the new secret.
     pub fn rotate_bot_webhook_secret(&self, bot: UserId) -> Result<String> {
         let secret = new_secret();
-        self.write(Op::SetWebhookSecret {
+        self.write(|reply| Op::SetWebhookSecret {
             bot,
             secret: secret.clone(),
+            reply,
         })?;
         Ok(secret)
     }
 
-    /// Checks a password and opens a session. At most `login_attempts` tries per login in
-    /// `login_window` (counted whether they succeed or not).
+    /// Checks a password and opens a session, for a caller whose address is unknown (a
+    /// host tool): the same as [`Engine::login_from`] with `None`.
     pub fn login(&self, login: &str, password: &str) -> Result<Login> {
+        self.login_from(login, password, None)
+    }
+
+    /// Checks a password from a client at `client` and opens a session. Attempts are
+    /// counted whether they succeed or not: at most [`crate::Options::login_attempts`] per
+    /// (login, address) in [`crate::Options::login_window`], with a lock-out that doubles
+    /// each time the same pair hits it again, and at most
+    /// [`crate::Options::login_attempts_per_login`] per login from all addresses. So a
+    /// stranger guessing passwords locks out their own address, not the owner. Refused
+    /// attempts fail with [`Error::RateLimited`], whose text says when to try again.
+    pub fn login_from(
+        &self,
+        login: &str,
+        password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<Login> {
         let now = self.now();
-        self.inner.limiter.attempt(login, now)?;
+        self.inner.limiter.attempt(login, client, now)?;
         let found = self
             .store()
             .read(|c| queries::accounts::credentials(c, login))?;
@@ -128,6 +141,7 @@ impl Engine {
         if !verify_password(password, hash.as_deref()) {
             return Err(Error::Unauthenticated("wrong login or password"));
         }
+        self.inner.limiter.succeeded(login, client);
         if !user.active {
             return Err(Error::Forbidden("user is deactivated"));
         }
@@ -147,10 +161,11 @@ impl Engine {
     fn open_session(&self, user: User, now: i64) -> Result<Login> {
         let token = new_secret();
         let expires_at = now.saturating_add(self.session_ttl_ms());
-        self.write(Op::CreateSession {
+        self.write(|reply| Op::CreateSession {
             token_hash: secret_hash(&token),
             user: user.id,
             expires_at,
+            reply,
         })?;
         Ok(Login {
             token,
@@ -180,13 +195,11 @@ impl Engine {
         let renewed = now.saturating_add(ttl);
         if renewed - expires_at >= SESSION_REFRESH_MS.min(ttl / 2) {
             // Best effort and never blocking: a full queue just means the next use renews.
-            let _ = self.store().submit(
-                Op::ExtendSession {
-                    token_hash: hash,
-                    expires_at: renewed,
-                },
-                Box::new(|_| {}),
-            );
+            let _ = self.store().submit(Op::ExtendSession {
+                token_hash: hash,
+                expires_at: renewed,
+                reply: Box::new(|_| {}),
+            });
         }
         Ok(user)
     }
@@ -208,21 +221,22 @@ impl Engine {
 
     /// Ends one session. Revoking an unknown token is not an error.
     pub fn revoke_session(&self, token: &str) -> Result<()> {
-        self.write(Op::RevokeSession {
+        self.write(|reply| Op::RevokeSession {
             token_hash: secret_hash(token),
+            reply,
         })
         .map(|_| ())
     }
 
     /// Ends every session of a user; returns how many there were.
     pub fn revoke_all_sessions(&self, user: UserId) -> Result<u64> {
-        expect_outcome!(self.write(Op::RevokeAllSessions { user }), Count)
+        self.write(|reply| Op::RevokeAllSessions { user, reply })
     }
 
     /// Deactivates a user: all sessions end and every later call for them is refused.
     /// Host-level: the caller decides who may do this.
     pub fn deactivate_user(&self, user: UserId) -> Result<()> {
-        self.write(Op::DeactivateUser { user }).map(|_: Outcome| ())
+        self.write(|reply| Op::DeactivateUser { user, reply })
     }
 
     /// A user by id.

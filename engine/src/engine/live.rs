@@ -102,7 +102,7 @@ impl Engine {
         })
     }
 
-    /// Subscribes to [`Event::Notify`]: for each new message, the members to notify.
+    /// Subscribes to [`crate::Notification`]s: for each new message, the members to notify.
     pub fn subscribe_notifications(&self) -> Result<NotificationStream> {
         self.store().check_open()?;
         let live = &self.inner.live;

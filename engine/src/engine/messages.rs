@@ -1,12 +1,12 @@
 //! Posting, editing, deleting and reading messages.
 
-use super::{Engine, MAX_CHANGES_PAGE, MAX_PAGE, expect_outcome, page_limit};
+use super::{Engine, MAX_CHANGES_PAGE, MAX_PAGE, page_limit};
 use crate::content::normalize_content;
 use crate::error::Result;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Changes, Message, NewPost, Posted};
 use crate::plugins::{Draft, PostContext, SOUNDS};
-use crate::store::{Op, queries};
+use crate::store::{Op, PostDraft, queries};
 
 impl Engine {
     /// Posts a message, exactly once per `(room, client_message_id)`.
@@ -15,15 +15,15 @@ impl Engine {
     /// original message (its content, id and seq) with `duplicate: true` and writes nothing.
     /// Only active members of the room may post.
     pub fn post(&self, post: NewPost) -> Result<Posted> {
-        let op = self.prepare_post(post)?;
-        expect_outcome!(self.write(op), Posted)
+        let post = self.prepare_post(post)?;
+        self.write(|reply| Op::Post { post, reply })
     }
 
     /// Runs the plugins over a post (on the caller's thread) and validates the result.
-    pub(crate) fn prepare_post(&self, post: NewPost) -> Result<Op> {
+    pub(crate) fn prepare_post(&self, post: NewPost) -> Result<PostDraft> {
         let plugins = &self.inner.plugins;
         if plugins.is_empty() {
-            return post_op(post, None);
+            return post_draft(post, None);
         }
         let ctx = PostContext {
             user_id: post.user,
@@ -35,7 +35,7 @@ impl Engine {
             sound: None,
         };
         plugins.before_post(&ctx, &mut draft)?;
-        post_op(
+        post_draft(
             NewPost {
                 content: draft.content,
                 ..post
@@ -48,20 +48,22 @@ impl Engine {
     /// change sequence value.
     pub fn edit_message(&self, user: UserId, message: MessageId, content: &str) -> Result<Message> {
         let content = normalize_content(content)?;
-        expect_outcome!(
-            self.write(Op::Edit {
-                user,
-                message,
-                content
-            }),
-            Message
-        )
+        self.write(|reply| Op::Edit {
+            user,
+            message,
+            content,
+            reply,
+        })
     }
 
     /// Deletes a message (author or admin), leaving a tombstone: same id and seq, empty
     /// content, `deleted: true`, the room's next change sequence value.
     pub fn delete_message(&self, user: UserId, message: MessageId) -> Result<Message> {
-        expect_outcome!(self.write(Op::Delete { user, message }), Message)
+        self.write(|reply| Op::Delete {
+            user,
+            message,
+            reply,
+        })
     }
 
     /// Up to `limit` (1..=100) messages with `seq < before` (or the newest), oldest first.
@@ -124,8 +126,8 @@ impl Engine {
 }
 
 /// Validates a post on the caller's thread and turns it into the writer's command.
-pub(crate) fn post_op(post: NewPost, sound: Option<String>) -> Result<Op> {
-    Ok(Op::Post {
+pub(crate) fn post_draft(post: NewPost, sound: Option<String>) -> Result<PostDraft> {
+    Ok(PostDraft {
         user: post.user,
         room: post.room,
         client_message_id: post.client_message_id,

@@ -3,7 +3,8 @@
 mod accounts;
 mod live;
 mod messages;
-pub(crate) use messages::post_op;
+#[cfg(feature = "bench-internals")]
+pub(crate) use messages::post_draft;
 mod rooms;
 
 use std::sync::Arc;
@@ -11,14 +12,14 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
-use crate::auth::LoginLimiter;
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
 use crate::live::{Live, spawn_dispatcher};
+use crate::login_limit::LoginLimiter;
 use crate::options::Options;
 use crate::plugins::{Plugin, PluginStatus, Plugins, Sounds};
 use crate::stats::Stats;
-use crate::store::{Op, Outcome, Store};
+use crate::store::{Op, Reply, Store};
 
 /// Most messages one history page or search returns.
 pub const MAX_PAGE: usize = 100;
@@ -65,15 +66,25 @@ impl Engine {
             plugins.register(Box::new(Sounds))?;
         }
         let reader = Store::dedicated_reader(&opts)?;
-        let dispatcher = spawn_dispatcher(live.clone(), plugins.clone(), changes_rx, reader)
-            .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
+        let dispatcher = spawn_dispatcher(
+            live.clone(),
+            plugins.clone(),
+            changes_rx,
+            reader,
+            store.origin,
+        )
+        .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 store,
                 live,
                 plugins,
                 dispatcher: Mutex::new(Some(dispatcher)),
-                limiter: LoginLimiter::new(opts.login_attempts, opts.login_window),
+                limiter: LoginLimiter::new(
+                    opts.login_attempts,
+                    opts.login_attempts_per_login,
+                    opts.login_window,
+                ),
                 dummy_hash: std::sync::OnceLock::new(),
                 opts,
             }),
@@ -125,8 +136,9 @@ impl Engine {
         self.inner.opts.clock.now_ms()
     }
 
-    pub(crate) fn write(&self, op: Op) -> Result<Outcome> {
-        self.inner.store.call(op)
+    /// Runs the write `make` builds around its typed reply and waits for its COMMIT.
+    pub(crate) fn write<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
+        self.inner.store.call(make)
     }
 }
 
@@ -165,16 +177,3 @@ pub(crate) fn page_limit(limit: usize, max: usize) -> Result<usize> {
     }
     Ok(limit)
 }
-
-/// Unwraps the outcome a command is known to produce.
-macro_rules! expect_outcome {
-    ($outcome:expr, $variant:ident) => {
-        match $outcome? {
-            $crate::store::Outcome::$variant(v) => Ok(v),
-            other => Err($crate::Error::Storage(format!(
-                "unexpected writer outcome {other:?}"
-            ))),
-        }
-    };
-}
-pub(crate) use expect_outcome;

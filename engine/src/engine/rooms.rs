@@ -1,6 +1,6 @@
 //! Rooms, memberships, read positions.
 
-use super::{Engine, expect_outcome};
+use super::Engine;
 use crate::content::normalize_name;
 use crate::error::Result;
 use crate::ids::{RoomId, UserId};
@@ -18,40 +18,45 @@ impl Engine {
         members: &[UserId],
     ) -> Result<Room> {
         let name = normalize_name("name", name)?;
-        expect_outcome!(
-            self.write(Op::CreateRoom {
-                creator,
-                kind,
-                name,
-                members: members.to_vec(),
-            }),
-            Room
-        )
+        self.write(|reply| Op::CreateRoom {
+            creator,
+            kind,
+            name,
+            members: members.to_vec(),
+            reply,
+        })
     }
 
     /// The direct room of `creator` and `others` (one per exact set of users): created the
     /// first time, returned as it is every time after.
     pub fn direct_room(&self, creator: UserId, others: &[UserId]) -> Result<Room> {
-        expect_outcome!(
-            self.write(Op::DirectRoom {
-                creator,
-                users: others.to_vec(),
-            }),
-            Room
-        )
+        self.write(|reply| Op::DirectRoom {
+            creator,
+            users: others.to_vec(),
+            reply,
+        })
     }
 
     /// Adds `user` to a room; `actor` must be an admin or the room's creator. Adding a
     /// member again changes nothing. Bots join open rooms only this way.
     pub fn add_member(&self, actor: UserId, room: RoomId, user: UserId) -> Result<()> {
-        self.write(Op::AddMember { actor, room, user }).map(|_| ())
+        self.write(|reply| Op::AddMember {
+            actor,
+            room,
+            user,
+            reply,
+        })
     }
 
     /// Removes `user` from a closed room (or a bot from an open room); `actor` must be an
     /// admin, the room's creator, or the user themselves.
     pub fn remove_member(&self, actor: UserId, room: RoomId, user: UserId) -> Result<()> {
-        self.write(Op::RemoveMember { actor, room, user })
-            .map(|_| ())
+        self.write(|reply| Op::RemoveMember {
+            actor,
+            room,
+            user,
+            reply,
+        })
     }
 
     /// Sets how much the user hears from a room.
@@ -61,18 +66,23 @@ impl Engine {
         room: RoomId,
         involvement: Involvement,
     ) -> Result<()> {
-        self.write(Op::SetInvolvement {
+        self.write(|reply| Op::SetInvolvement {
             user,
             room,
             involvement,
+            reply,
         })
-        .map(|_| ())
     }
 
     /// Moves the user's read position to `seq` (never backwards, never past the newest
     /// message) and returns the room's unread count for them.
     pub fn mark_read(&self, user: UserId, room: RoomId, seq: u64) -> Result<u64> {
-        expect_outcome!(self.write(Op::MarkRead { user, room, seq }), Count)
+        self.write(|reply| Op::MarkRead {
+            user,
+            room,
+            seq,
+            reply,
+        })
     }
 
     /// The user's rooms, most recently active first, with unread counts.

@@ -1,5 +1,6 @@
 //! The dispatcher thread: takes what the writer committed and fans it out, runs the
-//! presence and typing timers, and works out who to notify of new messages.
+//! presence and typing timers, works out who to notify of new messages, and watches for
+//! access changes committed by other connections ([`super::watch`]).
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,8 +9,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rusqlite::Connection;
 
+use super::watch::Watch;
 use super::{Change, Live};
-use crate::events::{Event, Shared};
+use crate::events::{Event, Notification, Shared};
 use crate::model::Message;
 use crate::plugins::Plugins;
 use crate::store::queries;
@@ -22,16 +24,27 @@ pub(crate) fn spawn(
     plugins: Arc<Plugins>,
     rx: Receiver<Vec<Change>>,
     reader: Connection,
+    origin: i64,
 ) -> std::io::Result<JoinHandle<()>> {
+    let watch = Watch::new(&reader, origin);
     std::thread::Builder::new()
         .name("ember-dispatch".into())
-        .spawn(move || run(&live, &plugins, &rx, &reader))
+        .spawn(move || run(&live, &plugins, &rx, &reader, watch))
 }
 
-fn run(live: &Live, plugins: &Plugins, rx: &Receiver<Vec<Change>>, reader: &Connection) {
+fn run(
+    live: &Live,
+    plugins: &Plugins,
+    rx: &Receiver<Vec<Change>>,
+    reader: &Connection,
+    mut watch: Watch,
+) {
     let mut last_sweep = Instant::now();
     loop {
-        match rx.recv_timeout(TICK) {
+        let wait = TICK
+            .saturating_sub(last_sweep.elapsed())
+            .min(watch.due_in());
+        match rx.recv_timeout(wait) {
             Ok(changes) => {
                 for change in changes {
                     let Change::Room(event) = change else {
@@ -54,6 +67,7 @@ fn run(live: &Live, plugins: &Plugins, rx: &Receiver<Vec<Change>>, reader: &Conn
             live.sweep();
             last_sweep = Instant::now();
         }
+        watch.poll(live, reader);
     }
 }
 
@@ -82,7 +96,7 @@ fn notify(live: &Live, reader: &Connection, m: &Message) {
             .collect()
     };
     if !users.is_empty() {
-        live.hub.notify(Event::Notify {
+        live.hub.notify(Notification {
             message: m.clone(),
             users,
         });

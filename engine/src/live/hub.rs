@@ -2,7 +2,7 @@
 //!
 //! Each subscription owns an unbounded queue ([`super::queue`]) that holds no slots while
 //! empty; the hub enforces the bound itself: a subscriber whose queue holds `capacity`
-//! events gets one final [`Event::Lagged`] and is detached.
+//! events is ended with [`RecvError::Lagged`] and detached.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,15 +10,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::queue::Sink;
+use super::recv::RecvError;
 use super::{Change, Joiners};
-use crate::events::{Event, Shared, SharedEvent};
+use crate::events::{Event, Notification, Shared, SharedEvent, UserEvent};
 use crate::ids::{RoomId, UserId};
 use crate::model::{Involvement, Role, RoomSummary};
 
 struct RoomSub {
     id: u64,
     user: UserId,
-    tx: Sink,
+    tx: Sink<SharedEvent>,
     /// Live events that arrived while the replay was being read.
     pending: Option<Vec<SharedEvent>>,
     /// Message events up to this change sequence were in the replay: drop them.
@@ -30,7 +31,7 @@ struct RoomSub {
 struct UserSub {
     id: u64,
     role: Role,
-    tx: Sink,
+    tx: Sink<UserEvent>,
     /// (read position, head seq) per room, to compute unread counts.
     reads: HashMap<RoomId, (u64, u64)>,
 }
@@ -41,7 +42,7 @@ struct Registry {
     users: HashMap<UserId, Vec<UserSub>>,
     /// Rooms → users with a user subscription who are members.
     watching: HashMap<RoomId, HashSet<UserId>>,
-    notify: Vec<(u64, Sink)>,
+    notify: Vec<(u64, Sink<Notification>)>,
 }
 
 pub(crate) struct Hub {
@@ -50,13 +51,14 @@ pub(crate) struct Hub {
     next_id: AtomicU64,
 }
 
-/// Queues `event` unless the queue is full; then queues `Lagged` and returns false.
-fn deliver(tx: &Sink, event: &SharedEvent, capacity: usize, resume_from: u64) -> bool {
+/// Queues `event` unless the queue is full; then ends the stream with `Lagged` and
+/// returns false (as when nobody receives any more).
+fn deliver<T>(tx: &Sink<T>, event: T, capacity: usize, resume_from: u64) -> bool {
     if tx.len() >= capacity {
-        tx.send(Shared::new(Event::Lagged { resume_from }));
+        tx.end(RecvError::Lagged { resume_from });
         return false;
     }
-    tx.send(event.clone())
+    tx.send(event)
 }
 
 impl Hub {
@@ -77,7 +79,7 @@ impl Hub {
     }
 
     /// Registers a room subscription that buffers live events until [`Hub::go_live`].
-    pub(crate) fn add_pending(&self, room: RoomId, user: UserId, tx: Sink) -> u64 {
+    pub(crate) fn add_pending(&self, room: RoomId, user: UserId, tx: Sink<SharedEvent>) -> u64 {
         let id = self.id();
         self.reg
             .lock()
@@ -152,7 +154,7 @@ impl Hub {
         user: UserId,
         role: Role,
         rooms: &[RoomSummary],
-        tx: Sink,
+        tx: Sink<UserEvent>,
     ) -> u64 {
         let id = self.id();
         let mut reg = self.reg.lock();
@@ -192,8 +194,8 @@ impl Hub {
             current.insert(r.room.id);
             let now = (r.last_read_seq, r.room.head_seq);
             match sub.reads.insert(r.room.id, now) {
-                None => events.push(Event::RoomJoined(r.clone())),
-                Some(before) if before != now => events.push(Event::Unread {
+                None => events.push(UserEvent::RoomJoined(r.clone())),
+                Some(before) if before != now => events.push(UserEvent::Unread {
                     room_id: r.room.id,
                     unread: r.unread,
                     head_seq: r.room.head_seq,
@@ -209,10 +211,10 @@ impl Hub {
             .collect();
         for room_id in &gone {
             sub.reads.remove(room_id);
-            events.push(Event::RoomLeft { room_id: *room_id });
+            events.push(UserEvent::RoomLeft { room_id: *room_id });
         }
         for e in events {
-            sub.tx.send(Shared::new(e));
+            sub.tx.send(e);
         }
     }
 
@@ -236,7 +238,7 @@ impl Hub {
         }
     }
 
-    pub(crate) fn add_notify(&self, tx: Sink) -> u64 {
+    pub(crate) fn add_notify(&self, tx: Sink<Notification>) -> u64 {
         let id = self.id();
         self.reg.lock().notify.push((id, tx));
         id
@@ -250,13 +252,18 @@ impl Hub {
         !self.reg.lock().notify.is_empty()
     }
 
-    pub(crate) fn notify(&self, event: Event) {
-        let shared = Shared::new(event);
+    pub(crate) fn notify(&self, note: Notification) {
         let capacity = self.capacity;
         self.reg
             .lock()
             .notify
-            .retain(|(_, tx)| deliver(tx, &shared, capacity, 0));
+            .retain(|(_, tx)| deliver(tx, note.clone(), capacity, 0));
+    }
+
+    /// True when any room or user subscription is live (worth watching other processes).
+    pub(crate) fn has_subscribers(&self) -> bool {
+        let reg = self.reg.lock();
+        !reg.rooms.is_empty() || !reg.users.is_empty()
     }
 
     /// Fans a room-level event out to the room's subscribers.
@@ -305,7 +312,7 @@ impl Hub {
                     *read = head;
                 }
                 *known_head = head;
-                Some(Event::Unread {
+                Some(UserEvent::Unread {
                     room_id: room,
                     unread: head.saturating_sub(*read),
                     head_seq: head,
@@ -319,14 +326,14 @@ impl Hub {
         &self,
         reg: &mut Registry,
         user: UserId,
-        mut make: impl FnMut(&mut UserSub) -> Option<Event>,
+        mut make: impl FnMut(&mut UserSub) -> Option<UserEvent>,
     ) {
         let Some(subs) = reg.users.get_mut(&user) else {
             return;
         };
         let capacity = self.capacity;
         subs.retain_mut(|sub| match make(sub) {
-            Some(e) => deliver(&sub.tx, &Shared::new(e), capacity, 0),
+            Some(e) => deliver(&sub.tx, e, capacity, 0),
             None => true,
         });
         if subs.is_empty() {
@@ -374,7 +381,7 @@ impl Hub {
                             return None;
                         }
                         sub.reads.insert(room.id, (room.head_seq, room.head_seq));
-                        Some(Event::RoomJoined(RoomSummary {
+                        Some(UserEvent::RoomJoined(RoomSummary {
                             room: room.clone(),
                             involvement,
                             unread: 0,
@@ -395,7 +402,7 @@ impl Hub {
                 unwatch(&mut reg.watching, room_id, user_id);
                 self.user_event(&mut reg, user_id, |sub| {
                     sub.reads.remove(&room_id);
-                    Some(Event::RoomLeft { room_id })
+                    Some(UserEvent::RoomLeft { room_id })
                 });
             }
             Change::Read {
@@ -407,7 +414,7 @@ impl Hub {
                 let mut reg = self.reg.lock();
                 self.user_event(&mut reg, user_id, |sub| {
                     sub.reads.insert(room_id, (last_read_seq, head_seq));
-                    Some(Event::Unread {
+                    Some(UserEvent::Unread {
                         room_id,
                         unread: head_seq.saturating_sub(last_read_seq),
                         head_seq,
@@ -421,11 +428,15 @@ impl Hub {
             } => {
                 let mut reg = self.reg.lock();
                 self.user_event(&mut reg, user_id, |_| {
-                    Some(Event::InvolvementChanged {
+                    Some(UserEvent::InvolvementChanged {
                         room_id,
                         involvement,
                     })
                 });
+            }
+            Change::SessionsRevoked { user_id } => {
+                let mut reg = self.reg.lock();
+                self.user_event(&mut reg, user_id, |_| Some(UserEvent::SessionsRevoked));
             }
             Change::Deactivated { user_id } => {
                 let mut reg = self.reg.lock();
@@ -435,7 +446,7 @@ impl Hub {
                 }
                 if let Some(subs) = reg.users.remove(&user_id) {
                     for sub in subs {
-                        sub.tx.send(Shared::new(Event::Revoked { room_id: None }));
+                        sub.tx.end(RecvError::Revoked);
                         for room in sub.reads.keys() {
                             unwatch(&mut reg.watching, *room, user_id);
                         }
@@ -451,9 +462,7 @@ impl Hub {
         };
         subs.retain(|s| {
             if s.user == user {
-                s.tx.send(Shared::new(Event::Revoked {
-                    room_id: Some(room),
-                }));
+                s.tx.end(RecvError::Revoked);
                 false
             } else {
                 true
@@ -487,13 +496,13 @@ fn offer(sub: &mut RoomSub, event: &SharedEvent, capacity: usize) -> bool {
         if cs <= sub.floor {
             return true;
         }
-        if !deliver(&sub.tx, event, capacity, sub.last) {
+        if !deliver(&sub.tx, event.clone(), capacity, sub.last) {
             return false;
         }
         sub.last = cs;
         return true;
     }
-    deliver(&sub.tx, event, capacity, sub.last)
+    deliver(&sub.tx, event.clone(), capacity, sub.last)
 }
 
 fn unwatch(watching: &mut HashMap<RoomId, HashSet<UserId>>, room: RoomId, user: UserId) {

@@ -5,12 +5,15 @@ mod dispatcher;
 mod hub;
 mod presence;
 pub(crate) mod queue;
+mod recv;
 mod subscription;
 mod typing;
+mod watch;
 
 pub(crate) use dispatcher::spawn as spawn_dispatcher;
 pub use presence::PresenceHandle;
-pub use queue::{Events, RecvError, RecvTimeoutError, TryRecvError};
+pub use queue::Events;
+pub use recv::{RecvError, RecvTimeoutError, TryRecvError};
 pub use subscription::{NotificationStream, Subscription, UserSubscription};
 
 use parking_lot::Mutex;
@@ -53,6 +56,8 @@ pub(crate) enum Change {
     },
     /// A user was deactivated.
     Deactivated { user_id: UserId },
+    /// Some of a user's sessions ended.
+    SessionsRevoked { user_id: UserId },
 }
 
 /// Who joined.

@@ -6,10 +6,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use crossbeam_channel::{RecvError, RecvTimeoutError, TryRecvError};
 use parking_lot::{Condvar, Mutex};
 
-use crate::events::SharedEvent;
+use super::recv::{RecvError, RecvTimeoutError, TryRecvError};
 
 /// Called when an event lands in an empty queue and when the stream ends.
 type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -17,35 +16,47 @@ type Waker = Arc<dyn Fn() + Send + Sync>;
 /// Kept as capacity after a burst; anything above is given back once the queue drains.
 const KEEP: usize = 16;
 
-struct State {
-    items: VecDeque<SharedEvent>,
-    closed: bool,
+struct State<T> {
+    items: VecDeque<T>,
+    /// Why the stream ended, once it did.
+    end: Option<RecvError>,
     waker: Option<Waker>,
 }
 
-struct Queue {
-    state: Mutex<State>,
+struct Queue<T> {
+    state: Mutex<State<T>>,
     ready: Condvar,
 }
 
-/// The receiving end of a subscription. Its methods mirror `crossbeam_channel::Receiver`;
-/// clones share the same queue. The stream ends (`recv` fails with `RecvError`) after the
-/// last event once the engine detaches the subscription.
-#[derive(Clone)]
-pub struct Events {
-    queue: Arc<Queue>,
+/// The receiving end of a subscription: its items in order, then why it ended. Clones
+/// share the same queue. `T` is [`crate::SharedEvent`] for room subscriptions,
+/// [`crate::UserEvent`] for user subscriptions and [`crate::Notification`] for the
+/// notification stream.
+///
+/// Every item queued before the end is delivered first; then every receive fails with
+/// the same [`RecvError`] (`Lagged`, `Revoked` or `Closed`).
+pub struct Events<T> {
+    queue: Arc<Queue<T>>,
 }
 
-/// The hub's end. Dropping it ends the stream.
-pub(crate) struct Sink {
-    queue: Arc<Queue>,
+impl<T> Clone for Events<T> {
+    fn clone(&self) -> Self {
+        Self {
+            queue: self.queue.clone(),
+        }
+    }
 }
 
-pub(crate) fn pair() -> (Sink, Events) {
+/// The hub's end. Dropping it ends the stream (`Closed` unless [`Sink::end`] said why).
+pub(crate) struct Sink<T> {
+    queue: Arc<Queue<T>>,
+}
+
+pub(crate) fn pair<T>() -> (Sink<T>, Events<T>) {
     let queue = Arc::new(Queue {
         state: Mutex::new(State {
             items: VecDeque::new(),
-            closed: false,
+            end: None,
             waker: None,
         }),
         ready: Condvar::new(),
@@ -58,19 +69,22 @@ pub(crate) fn pair() -> (Sink, Events) {
     )
 }
 
-impl Sink {
+impl<T> Sink<T> {
     /// Events queued and not yet taken.
     pub(crate) fn len(&self) -> usize {
         self.queue.state.lock().items.len()
     }
 
     /// Queues an event; false when nobody holds the receiving end any more.
-    pub(crate) fn send(&self, event: SharedEvent) -> bool {
+    pub(crate) fn send(&self, event: T) -> bool {
         if Arc::strong_count(&self.queue) == 1 {
             return false;
         }
         let wake = {
             let mut state = self.queue.state.lock();
+            if state.end.is_some() {
+                return false;
+            }
             state.items.push_back(event);
             (state.items.len() == 1)
                 .then(|| state.waker.clone())
@@ -82,13 +96,15 @@ impl Sink {
         }
         true
     }
-}
 
-impl Drop for Sink {
-    fn drop(&mut self) {
+    /// Ends the stream for `reason` (the first reason given wins).
+    pub(crate) fn end(&self, reason: RecvError) {
         let wake = {
             let mut state = self.queue.state.lock();
-            state.closed = true;
+            if state.end.is_some() {
+                return;
+            }
+            state.end = Some(reason);
             state.waker.clone()
         };
         self.queue.ready.notify_all();
@@ -98,7 +114,13 @@ impl Drop for Sink {
     }
 }
 
-impl Events {
+impl<T> Drop for Sink<T> {
+    fn drop(&mut self) {
+        self.end(RecvError::Closed);
+    }
+}
+
+impl<T> Events<T> {
     /// Sets the function called (on an engine thread) whenever an event lands in the empty
     /// queue and when the stream ends. Keep it short and do not call the engine from it:
     /// e.g. mark the subscription ready and wake a poller. It is called at once if events
@@ -108,14 +130,14 @@ impl Events {
         let now = {
             let mut state = self.queue.state.lock();
             state.waker = Some(waker.clone());
-            !state.items.is_empty() || state.closed
+            !state.items.is_empty() || state.end.is_some()
         };
         if now {
             waker();
         }
     }
 
-    fn take(state: &mut State) -> Option<SharedEvent> {
+    fn take(state: &mut State<T>) -> Option<T> {
         let item = state.items.pop_front();
         if state.items.is_empty() && state.items.capacity() > KEEP {
             state.items.shrink_to(KEEP);
@@ -123,51 +145,47 @@ impl Events {
         item
     }
 
-    /// The next event if one is waiting.
-    pub fn try_recv(&self) -> Result<SharedEvent, TryRecvError> {
+    /// The next event if one is waiting; `Empty` when none is, or why the stream ended.
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
         let mut state = self.queue.state.lock();
         match Self::take(&mut state) {
             Some(e) => Ok(e),
-            None if state.closed => Err(TryRecvError::Disconnected),
-            None => Err(TryRecvError::Empty),
+            None => Err(state.end.map_or(TryRecvError::Empty, Into::into)),
         }
     }
 
-    /// Waits for the next event.
-    pub fn recv(&self) -> Result<SharedEvent, RecvError> {
+    /// Waits for the next event, or fails with why the stream ended.
+    pub fn recv(&self) -> Result<T, RecvError> {
         let mut state = self.queue.state.lock();
         loop {
             if let Some(e) = Self::take(&mut state) {
                 return Ok(e);
             }
-            if state.closed {
-                return Err(RecvError);
+            if let Some(end) = state.end {
+                return Err(end);
             }
             self.queue.ready.wait(&mut state);
         }
     }
 
-    /// Waits up to `timeout` for the next event.
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<SharedEvent, RecvTimeoutError> {
+    /// Waits up to `timeout` for the next event; `Timeout` when none came, or why the
+    /// stream ended.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         let deadline = Instant::now().checked_add(timeout);
         let mut state = self.queue.state.lock();
         loop {
             if let Some(e) = Self::take(&mut state) {
                 return Ok(e);
             }
-            if state.closed {
-                return Err(RecvTimeoutError::Disconnected);
+            if let Some(end) = state.end {
+                return Err(end.into());
             }
             match deadline {
                 Some(d) => {
                     if self.queue.ready.wait_until(&mut state, d).timed_out()
                         && state.items.is_empty()
                     {
-                        return Err(if state.closed {
-                            RecvTimeoutError::Disconnected
-                        } else {
-                            RecvTimeoutError::Timeout
-                        });
+                        return Err(state.end.map_or(RecvTimeoutError::Timeout, Into::into));
                     }
                 }
                 None => self.queue.ready.wait(&mut state),
@@ -175,13 +193,13 @@ impl Events {
         }
     }
 
-    /// The events waiting now, without blocking.
-    pub fn try_iter(&self) -> impl Iterator<Item = SharedEvent> + '_ {
+    /// The events waiting now, without blocking (stops at the end of the stream too).
+    pub fn try_iter(&self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(move || self.try_recv().ok())
     }
 
-    /// Every event until the stream ends (blocking).
-    pub fn iter(&self) -> impl Iterator<Item = SharedEvent> + '_ {
+    /// Every event until the stream ends (blocking); [`Events::ended`] then says why.
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(move || self.recv().ok())
     }
 
@@ -198,18 +216,22 @@ impl Events {
     /// True once the stream ended and every event was taken.
     pub fn is_finished(&self) -> bool {
         let state = self.queue.state.lock();
-        state.closed && state.items.is_empty()
+        state.end.is_some() && state.items.is_empty()
+    }
+
+    /// Why the stream ended, once it did (events may still be waiting before the end).
+    pub fn ended(&self) -> Option<RecvError> {
+        self.queue.state.lock().end
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Event, Shared};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    fn ev() -> SharedEvent {
-        Shared::new(Event::Lagged { resume_from: 1 })
+    fn ev() -> u32 {
+        7
     }
 
     #[test]
@@ -221,23 +243,43 @@ mod tests {
         drop(sink);
         assert!(events.recv().is_ok());
         assert!(events.try_recv().is_ok());
-        assert_eq!(events.try_recv().unwrap_err(), TryRecvError::Disconnected);
+        assert_eq!(events.try_recv().unwrap_err(), TryRecvError::Closed);
         assert_eq!(
             events.recv_timeout(Duration::from_millis(1)).unwrap_err(),
-            RecvTimeoutError::Disconnected
+            RecvTimeoutError::Closed
         );
     }
 
     #[test]
-    fn sending_to_a_dropped_receiver_fails() {
+    fn the_end_reason_follows_the_last_event_and_stays() {
         let (sink, events) = pair();
+        assert_eq!(events.try_recv().unwrap_err(), TryRecvError::Empty);
+        sink.send(ev());
+        sink.end(RecvError::Lagged { resume_from: 9 });
+        assert!(!sink.send(ev()), "nothing is queued after the end");
+        drop(sink);
+        assert_eq!(events.ended(), Some(RecvError::Lagged { resume_from: 9 }));
+        assert_eq!(events.recv(), Ok(7));
+        for _ in 0..2 {
+            assert_eq!(events.recv(), Err(RecvError::Lagged { resume_from: 9 }));
+        }
+        assert_eq!(
+            events.try_recv(),
+            Err(TryRecvError::Lagged { resume_from: 9 })
+        );
+        assert!(events.is_finished());
+    }
+
+    #[test]
+    fn sending_to_a_dropped_receiver_fails() {
+        let (sink, events) = pair::<u32>();
         drop(events);
         assert!(!sink.send(ev()));
     }
 
     #[test]
     fn waker_fires_on_first_event_and_on_close() {
-        let (sink, events) = pair();
+        let (sink, events) = pair::<u32>();
         let woken = Arc::new(AtomicUsize::new(0));
         let w = woken.clone();
         events.set_waker(move || {

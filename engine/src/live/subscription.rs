@@ -4,20 +4,24 @@ use std::sync::Weak;
 
 use super::Live;
 use super::queue::Events;
+use crate::events::{Notification, SharedEvent, UserEvent};
 use crate::ids::{Epoch, RoomId, UserId};
 
 /// A room subscription: first the replay of every change after the cursor, then live
 /// events, with no gap and no duplicate between them.
 ///
-/// Events arrive on [`Subscription::events`]. The channel closes after [`crate::Event::Lagged`]
-/// or [`crate::Event::Revoked`], when the engine closes, and right after the replay when
-/// [`Subscription::complete`] is false. Use from one thread at a time.
+/// Events arrive on [`Subscription::events`]. The stream ends with
+/// [`crate::RecvError::Lagged`] when the subscriber falls behind, with
+/// [`crate::RecvError::Revoked`] when the user is removed from the room or deactivated (also
+/// by another process on the same database), and with [`crate::RecvError::Closed`] when the
+/// engine closes or right after the replay when [`Subscription::complete`] is false. Use
+/// from one thread at a time.
 pub struct Subscription {
     pub(crate) room_id: RoomId,
     pub(crate) head_change_seq: u64,
     pub(crate) complete: bool,
     pub(crate) epoch: Epoch,
-    pub(crate) events: Events,
+    pub(crate) events: Events<SharedEvent>,
     pub(crate) id: u64,
     pub(crate) live: Weak<Live>,
 }
@@ -45,8 +49,8 @@ impl Subscription {
         self.epoch
     }
 
-    /// The events, in order.
-    pub fn events(&self) -> &Events {
+    /// The room's events, in order: replay first, then live.
+    pub fn events(&self) -> &Events<SharedEvent> {
         &self.events
     }
 }
@@ -59,18 +63,20 @@ impl Drop for Subscription {
     }
 }
 
-/// A user's subscription to their room list: rooms joined and left (direct rooms
-/// included), unread counts, involvement changes. Dropping it unsubscribes.
+/// A user's subscription to their room list (rooms joined and left, direct rooms included,
+/// unread counts, involvement changes) and to the end of their sessions
+/// ([`UserEvent::SessionsRevoked`]). It ends with [`crate::RecvError::Revoked`] when the
+/// user is deactivated. Dropping it unsubscribes.
 pub struct UserSubscription {
     pub(crate) user: UserId,
-    pub(crate) events: Events,
+    pub(crate) events: Events<UserEvent>,
     pub(crate) id: u64,
     pub(crate) live: Weak<Live>,
 }
 
 impl UserSubscription {
-    /// The events, in order.
-    pub fn events(&self) -> &Events {
+    /// The user's events, in order.
+    pub fn events(&self) -> &Events<UserEvent> {
         &self.events
     }
 }
@@ -83,17 +89,17 @@ impl Drop for UserSubscription {
     }
 }
 
-/// The stream of [`crate::Event::Notify`]: who to notify of each new message, for a host
-/// that sends push notifications. Dropping it unsubscribes.
+/// The stream of [`Notification`]s: who to notify of each new message, for a host that
+/// sends push notifications. Dropping it unsubscribes.
 pub struct NotificationStream {
-    pub(crate) events: Events,
+    pub(crate) events: Events<Notification>,
     pub(crate) id: u64,
     pub(crate) live: Weak<Live>,
 }
 
 impl NotificationStream {
-    /// The events, in order.
-    pub fn events(&self) -> &Events {
+    /// The notifications, in order.
+    pub fn events(&self) -> &Events<Notification> {
         &self.events
     }
 }

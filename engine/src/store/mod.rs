@@ -2,12 +2,16 @@
 //! ([`writer`]), reads through a pool of read-only connections ([`pool`]).
 
 pub(crate) mod access;
+pub(crate) mod access_log;
+mod batch;
 mod checkpoint;
 pub(crate) mod commands;
 mod pool;
 pub(crate) mod queries;
+#[cfg(feature = "bench-internals")]
 pub(crate) mod raw;
 mod rows;
+mod savepoint;
 pub(crate) mod schema;
 mod search;
 mod writer;
@@ -19,8 +23,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 use rusqlite::Connection;
 
-pub(crate) use commands::{BotSecrets, Op, Outcome};
-pub(crate) use writer::Reply;
+pub(crate) use commands::{BotSecrets, Op, PostDraft, Reply};
 
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
@@ -37,6 +40,8 @@ pub(crate) struct Store {
     closed: AtomicBool,
     stats: Arc<Counters>,
     pub(crate) epoch: Epoch,
+    /// This engine instance, as its writer signs the access log.
+    pub(crate) origin: i64,
 }
 
 impl Store {
@@ -47,8 +52,9 @@ impl Store {
     ) -> Result<Self> {
         let (conn, epoch) = schema::open_writer(opts)?;
         let stats = Arc::new(Counters::default());
+        let origin = rand::random::<i64>();
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
-        let thread = writer::spawn(conn, rx, opts, stats.clone(), changes)?;
+        let thread = writer::spawn(conn, rx, opts, stats.clone(), changes, origin)?;
         Ok(Self {
             mailbox: Mailbox {
                 tx,
@@ -59,6 +65,7 @@ impl Store {
             closed: AtomicBool::new(false),
             stats,
             epoch,
+            origin,
         })
     }
 
@@ -71,17 +78,17 @@ impl Store {
         }
     }
 
-    /// Runs a write on the writer and waits for its COMMIT.
-    pub(crate) fn call(&self, op: Op) -> Result<Outcome> {
+    /// Runs the write `make` builds around a reply on the writer and waits for its COMMIT.
+    pub(crate) fn call<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
         self.check_open()?;
-        self.mailbox.call(op)
+        self.mailbox.call(make)
     }
 
-    /// Queues a write without waiting; `reply` runs on the writer thread after COMMIT.
+    /// Queues a write without waiting; its reply runs on the writer thread after COMMIT.
     /// Fails at once with [`Error::Overloaded`] when the queue is full.
-    pub(crate) fn submit(&self, op: Op, reply: Reply) -> Result<()> {
+    pub(crate) fn submit(&self, op: Op) -> Result<()> {
         self.check_open()?;
-        self.mailbox.try_send(Command::Apply { op, reply })
+        self.mailbox.try_send(Command::Apply(op))
     }
 
     /// Runs `f` on a read-only connection.

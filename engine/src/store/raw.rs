@@ -1,5 +1,6 @@
 //! The storage design without the writer thread: for benchmarks that measure what the
-//! channel, batching and replies cost on top of SQLite. Not part of the supported API.
+//! channel and the writer thread cost on top of SQLite. Only with the `bench-internals`
+//! feature; not part of the supported API.
 
 use rusqlite::Connection;
 
@@ -7,8 +8,8 @@ use crate::error::Result;
 use crate::model::{NewPost, Posted};
 use crate::options::Options;
 use crate::ratelimit::{PostLimiter, RateLimit};
-use crate::store::commands::{self, Cx, Effects, Outcome};
-use crate::store::{checkpoint, schema, search};
+use crate::store::commands::{Cx, Effects, Op};
+use crate::store::{batch, checkpoint, schema, search};
 
 /// Ember's schema, pragmas and post command on one connection, driven directly.
 #[doc(hidden)]
@@ -27,7 +28,8 @@ impl RawStore {
         })
     }
 
-    /// Posts every message in one transaction, a savepoint each, exactly as the writer does.
+    /// Posts every message in one transaction, a savepoint each, with the writer's batch
+    /// function; fails with the first post's error, if any.
     pub fn post_batch(&mut self, posts: Vec<NewPost>) -> Result<Vec<Posted>> {
         let unlimited = RateLimit::new(f64::MAX, u32::MAX);
         let mut limiter = PostLimiter::new();
@@ -35,20 +37,25 @@ impl RawStore {
             now: self.clock.now_ms(),
             limiter: &mut limiter,
             limits: (unlimited, unlimited),
+            origin: 0,
             fx: Effects::default(),
         };
-        let tx = schema::begin_write(&mut self.conn)?;
-        let mut out = Vec::with_capacity(posts.len());
-        for post in posts {
-            let op = crate::engine::post_op(post, None)?;
-            let Outcome::Posted(posted) = commands::apply_in_savepoint(&tx, op, &mut cx)? else {
-                return Err(crate::Error::Storage("post produced no message".into()));
-            };
-            out.push(posted);
-        }
-        tx.commit()?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let ops = posts
+            .into_iter()
+            .map(|post| {
+                let tx = tx.clone();
+                Ok(Op::Post {
+                    post: crate::engine::post_draft(post, None)?,
+                    reply: Box::new(move |r| {
+                        let _ = tx.send(r);
+                    }),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        batch::run(&self.conn, ops, &mut cx).answer();
         checkpoint::bound_wal(&self.conn, None);
-        Ok(out)
+        rx.try_iter().collect()
     }
 
     /// Indexes everything queued for full-text search; returns how many messages it indexed.

@@ -10,7 +10,7 @@ use crate::ids::Epoch;
 use crate::options::{Options, Synchronous};
 
 /// The newest schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Page size of new databases. A post dirties a leaf of each room-keyed index (seq and
 /// change order) besides pages its batch shares, and every dirty page is written whole to
@@ -123,6 +123,20 @@ DROP TABLE fts_pending;
 CREATE TABLE fts_pending(pos INTEGER PRIMARY KEY, indexed TEXT);
 INSERT INTO fts_pending(pos) SELECT pos FROM messages WHERE deleted = 0;
 "#,
+    // 3 -> 4: access changes other connections must hear of.
+    r#"
+-- Changes that take access away (1 deactivated, 2 sessions revoked, 3 member removed),
+-- written with the change, read by every engine on the database to end live subscriptions
+-- (store/access_log.rs). AUTOINCREMENT: numbers never go back after old rows are deleted.
+CREATE TABLE access_log(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    user_id BLOB NOT NULL,
+    room_id BLOB,
+    at INTEGER NOT NULL
+);
+"#,
 ];
 
 fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
@@ -132,8 +146,26 @@ fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Creates the database file readable and writable by its owner only (0600), before
+/// SQLite opens it: SQLite gives the `-wal` and `-shm` files it creates the database file's
+/// permissions, so they are private too. An existing file keeps its mode; failures are
+/// left for SQLite to report.
+#[cfg(unix)]
+fn create_private(path: &std::path::Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+#[cfg(not(unix))]
+fn create_private(_: &std::path::Path) {}
+
 /// Opens the writer's connection, creates or migrates the schema and returns the epoch.
 pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
+    create_private(&opts.path);
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -318,6 +350,36 @@ mod tests {
             )
             .unwrap();
         assert_eq!(secure, 1);
+    }
+
+    #[test]
+    fn a_version_3_database_migrates_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options::new(dir.path().join("db"));
+        let (conn, epoch) = open_writer(&opts).unwrap();
+        // Exactly what version 3 wrote: its migrations alone.
+        conn.execute_batch("DROP TABLE access_log; PRAGMA user_version = 3;")
+            .unwrap();
+        drop(conn);
+        let (conn, again) = open_writer(&opts).unwrap();
+        assert_eq!(again, epoch, "the data (here the epoch) is kept");
+        assert_eq!(crate::store::access_log::head(&conn).unwrap(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_wal_and_shm_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let (conn, _) = open_writer(&Options::new(&path)).unwrap();
+        conn.execute_batch("INSERT INTO meta(key, value) VALUES ('x', 'y')")
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", path.display());
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
+        }
     }
 
     #[test]

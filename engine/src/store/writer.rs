@@ -15,15 +15,14 @@ use crate::live::Change;
 use crate::options::Options;
 use crate::ratelimit::{PostLimiter, RateLimit};
 use crate::stats::Counters;
+use crate::store::batch;
 use crate::store::checkpoint::{self, Checkpointer};
-use crate::store::commands::{self, Cx, Effects, Op, Outcome};
-use crate::store::{schema, search};
-
-/// Called once with a command's result, after COMMIT (or with the error that stopped it).
-pub(crate) type Reply = Box<dyn FnOnce(Result<Outcome>) + Send>;
+use crate::store::commands::{Cx, Effects, Op, Reply};
+use crate::store::search;
 
 pub(crate) enum Command {
-    Apply { op: Op, reply: Reply },
+    /// A command; its reply is part of it.
+    Apply(Op),
     Shutdown,
 }
 
@@ -43,9 +42,11 @@ pub(crate) fn spawn(
     opts: &Options,
     stats: Arc<Counters>,
     changes: Sender<Vec<Change>>,
+    origin: i64,
 ) -> Result<JoinHandle<()>> {
     let mut writer = Writer {
         conn,
+        origin,
         changes,
         limiter: PostLimiter::new(),
         limits: (opts.post_rate, opts.bot_post_rate),
@@ -69,6 +70,8 @@ pub(crate) fn spawn(
 
 struct Writer {
     conn: Connection,
+    /// This engine instance in the access log.
+    origin: i64,
     /// Where committed changes go for fan-out (the dispatcher thread).
     changes: Sender<Vec<Change>>,
     limiter: PostLimiter,
@@ -132,44 +135,28 @@ impl Writer {
     /// true when a shutdown was requested.
     fn commit_batch(&mut self, batch: &mut Vec<Command>) -> bool {
         let mut stop = false;
-        let mut done: Vec<(Reply, Result<Outcome>)> = Vec::with_capacity(batch.len());
         let mut cx = Cx {
             now: self.clock.now_ms(),
             limiter: &mut self.limiter,
             limits: self.limits,
+            origin: self.origin,
             fx: Effects::default(),
         };
-        let committed = (|| -> Result<()> {
-            let tx = schema::begin_write(&mut self.conn)?;
-            for cmd in batch.drain(..) {
-                match cmd {
-                    Command::Shutdown => stop = true,
-                    Command::Apply { op, reply } => {
-                        let result = commands::apply_in_savepoint(&tx, op, &mut cx);
-                        done.push((reply, result));
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })();
-        let fx = cx.fx;
-        // Commands that were never reached (BEGIN failed) are answered too.
-        for cmd in batch.drain(..) {
-            if let Command::Apply { reply, .. } = cmd {
-                done.push((
-                    reply,
-                    Err(Error::Storage("transaction could not start".into())),
-                ));
-            } else {
+        let ops = batch.drain(..).filter_map(|cmd| match cmd {
+            Command::Apply(op) => Some(op),
+            Command::Shutdown => {
                 stop = true;
+                None
             }
+        });
+        let done = batch::run(&self.conn, ops, &mut cx);
+        let fx = cx.fx;
+        if !done.ran.is_empty() {
+            self.stats
+                .batch(done.ran.len() as u64, done.failed() as u64);
         }
-        let failed = done.iter().filter(|(_, r)| r.is_err()).count() as u64;
-        if !done.is_empty() {
-            self.stats.batch(done.len() as u64, failed);
-        }
-        if let Err(e) = &committed {
+        let committed = done.committed.is_ok();
+        if let Err(e) = &done.committed {
             log::error!("group commit failed: {e}");
         } else if fx.fts_queued > 0 {
             self.stats
@@ -177,13 +164,8 @@ impl Writer {
                 .fetch_add(fx.fts_queued, Ordering::Relaxed);
             self.index_due_since.get_or_insert_with(Instant::now);
         }
-        for (reply, result) in done {
-            reply(match (&committed, result) {
-                (Ok(()), r) => r,
-                (Err(e), _) => Err(e.clone()),
-            });
-        }
-        if committed.is_ok() && !fx.changes.is_empty() {
+        done.answer();
+        if committed && !fx.changes.is_empty() {
             // Unbounded and never waited on: the dispatcher fans out on its own thread.
             let _ = self.changes.send(fx.changes);
         }
@@ -263,15 +245,12 @@ impl Mailbox {
         })
     }
 
-    /// Sends `op` and waits for its result.
-    pub(crate) fn call(&self, op: Op) -> Result<Outcome> {
+    /// Sends the command `make` builds around a reply, and waits for its result.
+    pub(crate) fn call<T: Send + 'static>(&self, make: impl FnOnce(Reply<T>) -> Op) -> Result<T> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        self.send(Command::Apply {
-            op,
-            reply: Box::new(move |r| {
-                let _ = tx.send(r);
-            }),
-        })?;
+        self.send(Command::Apply(make(Box::new(move |r| {
+            let _ = tx.send(r);
+        }))))?;
         rx.recv().map_err(|_| Error::Closed)?
     }
 }

@@ -162,9 +162,11 @@ impl Server {
             return self.respond(who, h, Response::problem(&p));
         };
         let (login, password) = (login.to_owned(), password.to_owned());
+        // The lock-out is per (login, client address): a stranger locks out only themself.
+        let client = h.stream.peer_addr().ok().map(|a| a.ip());
         self.worker.submit(
             who,
-            Box::new(move |engine: &Engine| match engine.login(&login, &password) {
+            Box::new(move |engine: &Engine| match engine.login_from(&login, &password, client) {
                 Ok(l) => Response::json(
                     200,
                     &json!({"token": l.token, "user": user_json(&l.user), "expires_at": l.expires_at}),

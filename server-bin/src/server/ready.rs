@@ -29,7 +29,7 @@ impl Ready {
     }
 
     /// Makes `events` report to this list as connection `who`.
-    pub fn watch(self: &Arc<Self>, events: &Events, who: Who) {
+    pub fn watch<T>(self: &Arc<Self>, events: &Events<T>, who: Who) {
         let ready = self.clone();
         events.set_waker(move || ready.notify(who));
     }

@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::TryRecvError;
-use ember_engine::{Completion, Event, Response as Answer, User};
+use ember_engine::{Completion, Event, Response as Answer, TryRecvError, User};
 use serde_json::json;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message};
@@ -187,11 +186,10 @@ impl Server {
             let event = match s.sub.events().try_recv() {
                 Ok(e) => e,
                 Err(TryRecvError::Empty) => return Drained::Open,
-                Err(TryRecvError::Disconnected) => return Drained::Ended,
+                Err(TryRecvError::Lagged { .. }) => return Drained::Lagged,
+                Err(TryRecvError::Revoked | TryRecvError::Closed) => return Drained::Ended,
             };
             match event.event() {
-                Event::Lagged { .. } => return Drained::Lagged,
-                Event::Revoked { .. } => return Drained::Ended,
                 Event::Typing { user_id, .. } if *user_id == w.user => continue,
                 _ => {}
             }

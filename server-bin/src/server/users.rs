@@ -9,8 +9,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::TryRecvError;
-use ember_engine::{Engine, Event, RoomId, RoomSummary, UserId, UserSubscription};
+use ember_engine::{
+    Engine, RoomId, RoomSummary, TryRecvError, UserEvent, UserId, UserSubscription,
+};
 use serde_json::json;
 use tungstenite::Utf8Bytes;
 
@@ -124,29 +125,29 @@ fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
     let mut notes = Vec::new();
     while let Some(sub) = &entry.sub {
         match sub.events().try_recv() {
-            Ok(e) => match e.event() {
-                Event::Unread {
+            Ok(e) => match e {
+                UserEvent::Unread {
                     room_id,
                     unread: n,
                     head_seq,
                 } => {
-                    unread.insert(*room_id, (*n, *head_seq));
+                    unread.insert(room_id, (n, head_seq));
                 }
-                Event::RoomJoined(r) => notes.push(Note::new(
+                UserEvent::RoomJoined(r) => notes.push(Note::new(
                     &json!({"type": "room_joined", "room_id": r.room.id.to_string(),
                             "name": r.room.name, "kind": r.room.kind.as_str(),
                             "unread": r.unread, "head_seq": r.room.head_seq}),
                     None,
                 )),
-                Event::RoomLeft { room_id } => notes.push(Note::new(
+                UserEvent::RoomLeft { room_id } => notes.push(Note::new(
                     &json!({"type": "room_left", "room_id": room_id.to_string()}),
                     None,
                 )),
-                Event::Lagged { .. } | Event::Revoked { .. } => entry.sub = None,
                 _ => {}
             },
             Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Disconnected) => entry.sub = None,
+            // Lagged, revoked (deactivated) or closed: subscribe again below.
+            Err(_) => entry.sub = None,
         }
     }
     if entry.sub.is_none() {

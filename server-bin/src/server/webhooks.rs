@@ -13,8 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ember_engine::{
-    ClientMessageId, Engine, Event, Message, NewPost, NotificationStream, RecvTimeoutError, Role,
-    UserId,
+    ClientMessageId, Engine, Message, NewPost, NotificationStream, RecvTimeoutError, Role, UserId,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
@@ -76,15 +75,14 @@ fn run(engine: &Engine, stop: &AtomicBool) {
             continue;
         };
         match s.events().recv_timeout(Duration::from_millis(200)) {
-            Ok(e) => {
-                if let Event::Notify { message, users } = e.event() {
-                    for bot in users {
-                        call(engine, &client, *bot, message);
-                    }
+            Ok(note) => {
+                for bot in &note.users {
+                    call(engine, &client, *bot, &note.message);
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => stream = None,
+            // Lagged or closed: subscribe again at the next check.
+            Err(_) => stream = None,
         }
     }
 }

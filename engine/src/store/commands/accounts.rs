@@ -3,13 +3,14 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{BotSecrets, Cx, Outcome};
+use super::{BotSecrets, Cx};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ids::UserId;
 use crate::live::Change;
 use crate::model::{Involvement, Role, RoomKind, User};
 use crate::store::access;
+use crate::store::access_log::{self, AccessChange};
 
 pub(super) fn create_user(
     conn: &Connection,
@@ -19,7 +20,7 @@ pub(super) fn create_user(
     role: Role,
     bot: Option<BotSecrets>,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<User> {
     let now = cx.now;
     let taken: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM users WHERE login = ?1)")?
@@ -66,17 +67,17 @@ pub(super) fn create_user(
             }));
         }
     }
-    Ok(Outcome::User(User {
+    Ok(User {
         id,
         login: login.to_owned(),
         name: name.to_owned(),
         role,
         active: true,
         created_at: now,
-    }))
+    })
 }
 
-pub(super) fn deactivate(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Result<Outcome> {
+pub(super) fn deactivate(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Result<()> {
     let key: i64 = conn
         .prepare_cached("SELECT key FROM users WHERE id = ?1")?
         .query_row([user], |r| r.get(0))
@@ -86,8 +87,9 @@ pub(super) fn deactivate(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Re
         .execute([key])?;
     conn.prepare_cached("DELETE FROM sessions WHERE user_key = ?1")?
         .execute([key])?;
+    access_log::record(conn, cx.origin, cx.now, AccessChange::Deactivated { user })?;
     cx.fx.changes.push(Change::Deactivated { user_id: user });
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 pub(super) fn create_session(
@@ -96,63 +98,100 @@ pub(super) fn create_session(
     user: UserId,
     expires_at: i64,
     now: i64,
-) -> Result<Outcome> {
+) -> Result<()> {
     let actor = access::active_user(conn, user)?;
     conn.prepare_cached(
         "INSERT INTO sessions(token_hash, user_key, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![&token_hash[..], actor.key, now, expires_at])?;
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 pub(super) fn extend_session(
     conn: &Connection,
     token_hash: &[u8; 32],
     expires_at: i64,
-) -> Result<Outcome> {
+) -> Result<()> {
     conn.prepare_cached(
         "UPDATE sessions SET expires_at = max(expires_at, ?2) WHERE token_hash = ?1",
     )?
     .execute(params![&token_hash[..], expires_at])?;
-    Ok(Outcome::Done)
+    Ok(())
 }
 
-pub(super) fn revoke_session(conn: &Connection, token_hash: &[u8; 32]) -> Result<Outcome> {
-    let n = conn
-        .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+pub(super) fn revoke_session(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+    cx: &mut Cx<'_>,
+) -> Result<u64> {
+    let user: Option<UserId> = conn
+        .prepare_cached(
+            "SELECT u.id FROM sessions s JOIN users u ON u.key = s.user_key \
+             WHERE s.token_hash = ?1",
+        )?
+        .query_row([&token_hash[..]], |r| r.get(0))
+        .optional()?;
+    let Some(user) = user else {
+        return Ok(0);
+    };
+    conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
         .execute([&token_hash[..]])?;
-    Ok(Outcome::Count(n as u64))
+    sessions_revoked(conn, user, cx)?;
+    Ok(1)
 }
 
-pub(super) fn revoke_all_sessions(conn: &Connection, user: UserId) -> Result<Outcome> {
+pub(super) fn revoke_all_sessions(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Result<u64> {
     let n = conn
         .prepare_cached(
             "DELETE FROM sessions WHERE user_key = (SELECT key FROM users WHERE id = ?1)",
         )?
         .execute([user])?;
-    Ok(Outcome::Count(n as u64))
+    if n > 0 {
+        sessions_revoked(conn, user, cx)?;
+    }
+    Ok(n as u64)
 }
 
-pub(super) fn set_webhook(conn: &Connection, bot: UserId, url: Option<String>) -> Result<Outcome> {
+/// Tells live subscribers here and, through the access log, in every other engine.
+fn sessions_revoked(conn: &Connection, user: UserId, cx: &mut Cx<'_>) -> Result<()> {
+    access_log::record(
+        conn,
+        cx.origin,
+        cx.now,
+        AccessChange::SessionsRevoked { user },
+    )?;
+    cx.fx
+        .changes
+        .push(Change::SessionsRevoked { user_id: user });
+    Ok(())
+}
+
+pub(super) fn set_webhook(conn: &Connection, bot: UserId, url: Option<String>) -> Result<()> {
+    update_bot(
+        conn,
+        "UPDATE users SET webhook_url = ?2 WHERE id = ?1 AND role = ?3",
+        bot,
+        url,
+    )
+}
+
+pub(super) fn set_webhook_secret(conn: &Connection, bot: UserId, secret: String) -> Result<()> {
+    update_bot(
+        conn,
+        "UPDATE users SET webhook_secret = ?2 WHERE id = ?1 AND role = ?3",
+        bot,
+        Some(secret),
+    )
+}
+
+/// Runs `sql` (an UPDATE of one of a bot's columns to `?2`) for `bot`; fails with
+/// `NotFound` when `bot` is not a bot.
+fn update_bot(conn: &Connection, sql: &str, bot: UserId, value: Option<String>) -> Result<()> {
     let n = conn
-        .prepare_cached("UPDATE users SET webhook_url = ?2 WHERE id = ?1 AND role = ?3")?
-        .execute(params![bot, url, Role::Bot as i64])?;
+        .prepare_cached(sql)?
+        .execute(params![bot, value, Role::Bot as i64])?;
     if n == 0 {
         return Err(Error::NotFound("bot"));
     }
-    Ok(Outcome::Done)
-}
-
-pub(super) fn set_webhook_secret(
-    conn: &Connection,
-    bot: UserId,
-    secret: String,
-) -> Result<Outcome> {
-    let n = conn
-        .prepare_cached("UPDATE users SET webhook_secret = ?2 WHERE id = ?1 AND role = ?3")?
-        .execute(params![bot, secret, Role::Bot as i64])?;
-    if n == 0 {
-        return Err(Error::NotFound("bot"));
-    }
-    Ok(Outcome::Done)
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Cx, Effects, Outcome};
+use super::{Cx, Effects};
 use crate::content::mentions_name;
 use crate::error::{Error, Result};
 use crate::events::Event;
@@ -77,7 +77,7 @@ pub(super) fn post(
     content: String,
     sound: Option<String>,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<Posted> {
     let now = cx.now;
     let (actor, room, _) = access::member(conn, user, room)?;
     // Dedup is decided here, on the only writer: no other post can slip in between.
@@ -95,10 +95,10 @@ pub(super) fn post(
                 "was already used by another user in this room",
             ));
         }
-        return Ok(Outcome::Posted(Posted {
+        return Ok(Posted {
             message,
             duplicate: true,
-        }));
+        });
     }
     // Only new messages spend a token: a retry is free.
     let limit = if actor.role == Role::Bot {
@@ -162,10 +162,10 @@ pub(super) fn post(
             name: name.clone(),
         }));
     }
-    Ok(Outcome::Posted(Posted {
+    Ok(Posted {
         message,
         duplicate: false,
-    }))
+    })
 }
 
 /// A live message `user` may change (author or admin).
@@ -214,7 +214,7 @@ pub(super) fn edit(
     message: MessageId,
     content: String,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<Message> {
     let Changeable {
         pos,
         room_key,
@@ -238,7 +238,7 @@ pub(super) fn edit(
     cx.fx
         .changes
         .push(Change::Room(Event::MessageEdited(message.clone())));
-    Ok(Outcome::Message(message))
+    Ok(message)
 }
 
 pub(super) fn delete(
@@ -246,7 +246,7 @@ pub(super) fn delete(
     user: UserId,
     message: MessageId,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<Message> {
     let Changeable {
         pos,
         room_key,
@@ -263,5 +263,5 @@ pub(super) fn delete(
     cx.fx
         .changes
         .push(Change::Room(Event::MessageDeleted(message.clone())));
-    Ok(Outcome::Message(message))
+    Ok(message)
 }

@@ -3,12 +3,13 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Cx, Outcome};
+use super::Cx;
 use crate::error::{Error, Result};
 use crate::ids::{RoomId, UserId};
 use crate::live::{Change, Joiners};
-use crate::model::{Involvement, Role, RoomKind};
+use crate::model::{Involvement, Role, Room, RoomKind};
 use crate::store::access::{self, Actor, RoomRef};
+use crate::store::access_log::{self, AccessChange};
 use crate::store::rows;
 
 fn insert_room(
@@ -63,7 +64,7 @@ pub(super) fn create_room(
     name: &str,
     members: &[UserId],
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<Room> {
     let actor = access::active_user(conn, creator)?;
     if actor.role == Role::Bot {
         return Err(Error::Forbidden("bots cannot create rooms"));
@@ -107,7 +108,7 @@ pub(super) fn create_room(
         involvement: Involvement::Mentions,
         new_room: true,
     });
-    Ok(Outcome::Room(room))
+    Ok(room)
 }
 
 pub(super) fn direct_room(
@@ -115,7 +116,7 @@ pub(super) fn direct_room(
     creator: UserId,
     mut users: Vec<UserId>,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<Room> {
     let actor = access::active_user(conn, creator)?;
     users.push(creator);
     users.sort();
@@ -130,7 +131,7 @@ pub(super) fn direct_room(
         .query_row([&direct_key.as_bytes()[..]], |r| r.get(0))
         .optional()?;
     if let Some(id) = existing {
-        return Ok(Outcome::Room(rows::load_room(conn, id)?));
+        return rows::load_room(conn, id);
     }
     let mut members = Vec::with_capacity(users.len());
     let mut names = Vec::with_capacity(users.len());
@@ -160,7 +161,7 @@ pub(super) fn direct_room(
         involvement: Involvement::Everything,
         new_room: true,
     });
-    Ok(Outcome::Room(room))
+    Ok(room)
 }
 
 /// Admins and the room's creator manage membership; anyone may remove themselves.
@@ -182,7 +183,7 @@ pub(super) fn add_member(
     room: RoomId,
     user: UserId,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<()> {
     let actor = access::active_user(conn, actor)?;
     let room = access::room(conn, room)?;
     if !may_manage(&actor, &room) {
@@ -200,7 +201,7 @@ pub(super) fn add_member(
             new_room: false,
         });
     }
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 pub(super) fn remove_member(
@@ -209,7 +210,7 @@ pub(super) fn remove_member(
     room: RoomId,
     user: UserId,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<()> {
     let actor = access::active_user(conn, actor)?;
     let room = access::room(conn, room)?;
     let target = access::active_user(conn, user).or_else(|e| match e {
@@ -244,11 +245,16 @@ pub(super) fn remove_member(
     if n == 0 {
         return Err(Error::NotFound("membership"));
     }
+    let removed = AccessChange::MemberRemoved {
+        user,
+        room: room.id,
+    };
+    access_log::record(conn, cx.origin, cx.now, removed)?;
     cx.fx.changes.push(Change::Left {
         room_id: room.id,
         user_id: user,
     });
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 pub(super) fn set_involvement(
@@ -257,7 +263,7 @@ pub(super) fn set_involvement(
     room: RoomId,
     involvement: Involvement,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<()> {
     let (actor, room, _) = access::member(conn, user, room)?;
     conn.prepare_cached(
         "UPDATE memberships SET involvement = ?3 WHERE room_key = ?1 AND user_key = ?2",
@@ -268,7 +274,7 @@ pub(super) fn set_involvement(
         user_id: user,
         involvement,
     });
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 /// Moves the read position forward (never back, never past the newest message); returns
@@ -279,7 +285,7 @@ pub(super) fn mark_read(
     room: RoomId,
     seq: u64,
     cx: &mut Cx<'_>,
-) -> Result<Outcome> {
+) -> Result<u64> {
     let (actor, room, m) = access::member(conn, user, room)?;
     let target = (seq.min(i64::MAX as u64) as i64)
         .min(room.last_seq)
@@ -296,5 +302,5 @@ pub(super) fn mark_read(
             head_seq: room.last_seq as u64,
         });
     }
-    Ok(Outcome::Count((room.last_seq - target) as u64))
+    Ok((room.last_seq - target) as u64)
 }

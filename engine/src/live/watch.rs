@@ -1,0 +1,77 @@
+//! Watching other connections: changes that take access away may be committed by another
+//! engine on the same database (another process, e.g. the command line, or a second
+//! `Engine` in this one). While anyone is subscribed, the dispatcher checks `PRAGMA
+//! data_version` every [`POLL`] and, when it moved, reads the access log and ends the
+//! subscriptions concerned. Rows from this engine's own writer are skipped: they reached
+//! the live layer directly.
+
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::Live;
+use crate::error::Result;
+use crate::store::access_log;
+
+/// How often other connections' commits are looked for while anyone is subscribed.
+pub(crate) const POLL: Duration = Duration::from_millis(100);
+
+pub(crate) struct Watch {
+    origin: i64,
+    /// The newest access log row handled or skipped.
+    cursor: i64,
+    data_version: Option<i64>,
+    last: Instant,
+}
+
+impl Watch {
+    /// Starts after everything already in the log (nobody was subscribed before).
+    pub(crate) fn new(reader: &Connection, origin: i64) -> Self {
+        let cursor = access_log::head(reader).unwrap_or_else(|e| {
+            log::warn!("cannot read the access log: {e}");
+            0
+        });
+        Self {
+            origin,
+            cursor,
+            data_version: None,
+            last: Instant::now(),
+        }
+    }
+
+    /// How long until the next check is due.
+    pub(crate) fn due_in(&self) -> Duration {
+        POLL.saturating_sub(self.last.elapsed())
+    }
+
+    /// Checks for other connections' access changes if due and anyone is subscribed.
+    pub(crate) fn poll(&mut self, live: &Live, reader: &Connection) {
+        if self.last.elapsed() < POLL {
+            return;
+        }
+        self.last = Instant::now();
+        if !live.hub.has_subscribers() {
+            return;
+        }
+        if let Err(e) = self.check(live, reader) {
+            log::warn!("cannot read access changes of other connections: {e}");
+        }
+    }
+
+    fn check(&mut self, live: &Live, reader: &Connection) -> Result<()> {
+        let version = access_log::data_version(reader)?;
+        if self.data_version == Some(version) {
+            return Ok(());
+        }
+        let (changes, last) = access_log::since(reader, self.cursor, self.origin)?;
+        for change in changes {
+            if access_log::still_holds(reader, change)? {
+                live.hub.apply(change.change());
+            }
+        }
+        // Only once every row was handled: a failed read is retried at the next check.
+        self.data_version = Some(version);
+        self.cursor = last;
+        Ok(())
+    }
+}
