@@ -67,6 +67,11 @@ pub enum Error {
     /// SQLite failed while reading or writing; the text is SQLite's.
     #[error("storage error: {0}")]
     Storage(String),
+    /// The file system holding the database is full: the write was not made (nothing
+    /// acknowledged is lost). Reads and live delivery go on, and writing resumes by itself
+    /// once space is freed; try again later.
+    #[error("storage full: {0}")]
+    StorageFull(String),
 }
 
 /// A wait as a person says it, rounded up: "1 second", "45 seconds", "3 minutes", "2 hours".
@@ -86,7 +91,10 @@ fn in_words(wait: Duration) -> String {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Storage(e.to_string())
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::StorageFull(e.to_string()),
+            _ => Error::Storage(e.to_string()),
+        }
     }
 }
 

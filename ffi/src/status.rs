@@ -69,7 +69,7 @@ impl ember_status {
             Error::Closed => EMBER_ERR_CLOSED,
             Error::SchemaTooNew { .. } => EMBER_ERR_SCHEMA_TOO_NEW,
             Error::Open { .. } => EMBER_ERR_OPEN,
-            Error::Storage(_) => EMBER_ERR_STORAGE,
+            Error::Storage(_) | Error::StorageFull(_) => EMBER_ERR_STORAGE,
             _ => EMBER_ERR_OTHER,
         }
     }
