@@ -6,48 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
 use ember_engine::{Engine, Error, Event};
-
-/// A tmpfs of `size` mounted at a fresh directory; unmounted when dropped.
-struct SmallDisk {
-    dir: tempfile::TempDir,
-}
-
-impl SmallDisk {
-    fn mount(size: &str) -> Option<Self> {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let ok = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(Self { dir })
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
 
 /// Text that does not shrink (distinct words), `chars` long.
 fn bulky(i: usize, chars: usize) -> String {
@@ -64,12 +27,7 @@ fn bulky(i: usize, chars: usize) -> String {
 
 #[test]
 fn posts_fail_cleanly_when_the_disk_is_full_and_resume_once_space_is_freed() {
-    let Some(disk) = SmallDisk::mount("4m") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "cannot mount a tmpfs for the full-disk test (it needs root, as CI has)"
-        );
-        eprintln!("skipped: mounting a tmpfs needs root; run this test as root");
+    let Some(disk) = disk::small_disk_or_skip("4m") else {
         return;
     };
     let path: PathBuf = disk.path().join("ember.db");

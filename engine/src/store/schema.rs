@@ -139,10 +139,19 @@ CREATE TABLE access_log(
 "#,
 ];
 
+/// The open error for `opts.path`. SQLite's words for a file it cannot write are vague
+/// ("unable to open database file"), so the file system's own reason is added when the file
+/// cannot be opened for writing.
 fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
+    let mut reason = e.to_string();
+    if let Err(io) = std::fs::OpenOptions::new().write(true).open(&opts.path) {
+        if io.kind() != std::io::ErrorKind::NotFound {
+            reason = format!("{reason} (the file cannot be written: {io})");
+        }
+    }
     Error::Open {
         path: opts.path.display().to_string(),
-        reason: e.to_string(),
+        reason,
     }
 }
 
