@@ -30,13 +30,16 @@ fn open_error(path: &Path) -> String {
     }
 }
 
-/// A real database with a few messages, closed.
+/// A real database with a few messages, closed: close copies everything out of the WAL, so
+/// that the file alone is the database.
 fn made(path: &Path) {
     let db = Engine::open(options(path)).expect("create");
     let ann = member(&db, "ann");
     let room = open_room(&db, ann.id, "Lobby");
     post(&db, ann.id, room, "hello");
     db.close();
+    let wal = std::fs::metadata(format!("{}-wal", path.display())).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "close leaves an empty WAL");
 }
 
 #[test]

@@ -50,14 +50,20 @@ impl Checkpointer {
             let _ = n.try_send(());
         }
     }
-}
 
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
+    /// Stops the thread and waits for it (a pass in progress finishes first). Later nudges
+    /// do nothing.
+    pub(crate) fn stop(&mut self) {
         self.nudge.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

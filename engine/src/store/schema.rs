@@ -155,6 +155,41 @@ fn open_error(opts: &Options, e: impl std::fmt::Display) -> Error {
     }
 }
 
+/// Refuses a database file shorter than its header says (a partial copy, a file cut off by
+/// a full disk) instead of failing at the first read of a missing page. Checked only when
+/// no WAL is left (after a clean close), since pages may live in the WAL otherwise; files
+/// that are not SQLite databases are left for SQLite to refuse.
+fn check_not_cut_off(path: &std::path::Path) -> std::result::Result<(), String> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Ok(());
+    }
+    let mut h = [0u8; 100];
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        f.read_exact(&mut h)
+    });
+    if read.is_err() || !h.starts_with(b"SQLite format 3\0") {
+        return Ok(());
+    }
+    let be32 = |at: usize| u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
+    let page_size = match u16::from_be_bytes([h[16], h[17]]) {
+        1 => 65536,
+        n => u64::from(n),
+    };
+    // The size in the header counts only when written by a SQLite that kept it current.
+    let (pages, valid) = (u64::from(be32(28)), be32(24) == be32(92));
+    let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if valid && pages > 0 && len < pages * page_size {
+        return Err(format!(
+            "the file is cut off: {len} bytes, but its header says {pages} pages of \
+             {page_size} bytes"
+        ));
+    }
+    Ok(())
+}
+
 /// Creates the database file readable and writable by its owner only (0600), before
 /// SQLite opens it: SQLite gives the `-wal` and `-shm` files it creates the database file's
 /// permissions, so they are private too. An existing file keeps its mode; failures are
@@ -175,11 +210,20 @@ fn create_private(_: &std::path::Path) {}
 /// Opens the writer's connection, creates or migrates the schema and returns the epoch.
 pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
     create_private(&opts.path);
+    check_not_cut_off(&opts.path).map_err(|e| open_error(opts, e))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn =
         Connection::open_with_flags(&opts.path, flags).map_err(|e| open_error(opts, e))?;
+    // SQLite falls back to read-only when it cannot write the file, and an existing WAL lets
+    // it read on: refuse here rather than fail at the first write.
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+        return Err(open_error(
+            opts,
+            "the database can only be opened read-only",
+        ));
+    }
     let sync = match opts.synchronous {
         Synchronous::Normal => "NORMAL",
         Synchronous::Full => "FULL",

@@ -213,6 +213,9 @@ impl Writer {
         self.index_due_since.get_or_insert_with(Instant::now);
         let (_, idle) = crossbeam_channel::bounded::<Command>(0);
         self.index(&idle, true);
+        // A pass of the checkpointer's own would make the final checkpoint fail at once
+        // (one checkpoint at a time) and leave the WAL behind.
+        self.checkpointer.stop();
         if let Err(e) = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
