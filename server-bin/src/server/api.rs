@@ -19,8 +19,6 @@ use super::ws::{Pending, Reply};
 /// How long a finished HTTP connection may keep sending before it is dropped.
 const LINGER: Duration = Duration::from_secs(2);
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-
 impl Server {
     /// Drives an HTTP connection after a readiness event.
     pub(crate) fn on_http(&mut self, who: Who, mut h: HttpConn, _readable: bool) -> Phase {
@@ -72,9 +70,11 @@ impl Server {
     }
 
     fn route(&mut self, who: Who, h: HttpConn, req: Request) -> Phase {
+        if let Some(file) = super::web::serve(&req) {
+            return self.respond(who, h, file);
+        }
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         let resp = match (req.method.as_str(), segments.as_slice()) {
-            ("GET", [""]) => Response::typed(200, "text/html; charset=utf-8", INDEX_HTML),
             ("GET", ["health"]) => self.health(),
             ("GET", ["metrics"]) => self.metrics_page(),
             ("GET", ["ws"]) => return self.accept_ws(who, h, &req),

@@ -14,6 +14,8 @@ const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 64 * 1024;
 /// Most headers in a request.
 const MAX_HEADERS: usize = 32;
+/// The cache header of every response that does not set its own.
+const NO_STORE: &str = "Cache-Control: no-store\r\n";
 
 /// A parsed request.
 #[derive(Debug)]
@@ -57,6 +59,9 @@ pub struct Response {
     pub content_type: &'static str,
     /// The body.
     pub body: Vec<u8>,
+    /// Header lines written after the standard ones, each ending in `\r\n`; by default
+    /// `Cache-Control: no-store`.
+    pub headers: std::borrow::Cow<'static, str>,
 }
 
 impl Response {
@@ -66,6 +71,7 @@ impl Response {
             status,
             content_type: "application/json",
             body: value.to_string().into_bytes(),
+            headers: NO_STORE.into(),
         }
     }
 
@@ -75,6 +81,7 @@ impl Response {
             status,
             content_type,
             body: body.into(),
+            headers: NO_STORE.into(),
         }
     }
 
@@ -87,11 +94,12 @@ impl Response {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-             Connection: close\r\nCache-Control: no-store\r\n\r\n",
+             Connection: close\r\n{}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len()
+            self.body.len(),
+            self.headers
         )
         .into_bytes();
         out.extend_from_slice(&self.body);
@@ -278,6 +286,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

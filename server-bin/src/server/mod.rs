@@ -4,7 +4,7 @@
 //! - [`conn`]: the state of each connection and its bounded output.
 //! - [`http`] and [`api`]: parsing requests and the HTTP endpoints.
 //! - [`ws`]: the WebSocket protocol's operations and event delivery.
-//! - [`protocol`]: the JSON frames.
+//! - [`protocol`]: the JSON frames; [`web`]: the web client's embedded files.
 //! - [`ready`]: how engine events wake the loop; [`worker`]: the thread for slow requests;
 //!   [`webhooks`]: calls bots' webhooks.
 
@@ -18,6 +18,7 @@ pub mod ready;
 pub mod session;
 pub mod socket;
 pub mod users;
+pub mod web;
 pub mod webhooks;
 pub mod worker;
 pub mod ws;
