@@ -10,7 +10,9 @@ use tungstenite::protocol::Role;
 
 use super::conn::{Phase, WsConn, finish_writing};
 use super::event_loop::Server;
-use super::http::{HttpConn, HttpState, Parsed, Request, Response, upgrade_response};
+use super::http::{
+    HttpConn, HttpState, Parsed, Request, Response, subprotocol_token, upgrade_response,
+};
 use super::protocol::{Code, Problem, message_json, parse_id, user_json};
 use super::socket::{Boundary, Tracked};
 use super::worker::Who;
@@ -117,7 +119,9 @@ impl Server {
             Ok(a) => a,
             Err(resp) => return self.respond(who, h, resp),
         };
-        let token = bearer(req).or_else(|| req.param("token"));
+        let token = bearer(req)
+            .or_else(|| subprotocol_token(req))
+            .or_else(|| req.param("token"));
         let user = match token {
             Some(t) => self.engine.authenticate(&t).map_err(Problem::from),
             None => Err(Problem::new(Code::Unauthenticated, "no session token")),

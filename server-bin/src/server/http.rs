@@ -267,11 +267,33 @@ pub fn upgrade_response(req: &Request) -> Result<Vec<u8>, Response> {
         return Err(reject(400, "expected a WebSocket upgrade (version 13)"));
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let protocol = if subprotocols(req).any(|p| p == SUBPROTOCOL) {
+        format!("Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n")
+    } else {
+        String::new()
+    };
     Ok(format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+         Sec-WebSocket-Accept: {accept}\r\n{protocol}\r\n"
     )
     .into_bytes())
+}
+
+/// The WebSocket subprotocol the server speaks; a client that offers it gets it back.
+pub const SUBPROTOCOL: &str = "ember";
+
+/// The session token offered as the subprotocol `bearer.<token>` (browsers cannot set
+/// headers on a WebSocket, and a token in the URL ends up in logs).
+pub fn subprotocol_token(req: &Request) -> Option<String> {
+    subprotocols(req).find_map(|p| p.strip_prefix("bearer.").map(str::to_owned))
+}
+
+fn subprotocols(req: &Request) -> impl Iterator<Item = &str> {
+    req.headers
+        .iter()
+        .filter(|(n, _)| n == "sec-websocket-protocol")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
 }
 
 /// A JSON error for a request that could not be read.
