@@ -50,7 +50,7 @@ impl Server {
         self.settle(i, conn);
     }
 
-    fn respond(&mut self, who: Who, mut h: HttpConn, resp: Response) -> Phase {
+    pub(crate) fn respond(&mut self, who: Who, mut h: HttpConn, resp: Response) -> Phase {
         self.metrics.http_requests += 1;
         h.respond(resp.encode(), HttpState::Writing);
         self.write_http(who, h)
@@ -89,6 +89,14 @@ impl Server {
             ("GET", ["api", "rooms", room, "messages"]) => self
                 .api_history(room, &req)
                 .unwrap_or_else(|p| Response::problem(&p)),
+            ("GET", ["api", "session"]) => self.api_session(&req),
+            ("GET", ["api", "rooms", room, "members"]) => self
+                .api_members(room, &req)
+                .unwrap_or_else(|p| Response::problem(&p)),
+            ("GET", ["api", "messages", id, "around"]) => self
+                .api_around(id, &req)
+                .unwrap_or_else(|p| Response::problem(&p)),
+            ("POST", ["api", "direct"]) => return self.api_direct(who, h, &req),
             (_, ["health" | "metrics" | "ws" | "" | "api", ..]) => {
                 Response::problem(&Problem::new(Code::BadRequest, "method not allowed"))
             }
@@ -195,7 +203,7 @@ impl Server {
     }
 
     /// The user behind `Authorization: Bearer <token>` or `Bot <key>`.
-    fn api_user(&self, req: &Request) -> Result<User, Problem> {
+    pub(crate) fn api_user(&self, req: &Request) -> Result<User, Problem> {
         let auth = req.header("authorization").unwrap_or("");
         if let Some(key) = auth.strip_prefix("Bot ") {
             return self
@@ -250,7 +258,8 @@ impl Server {
     }
 }
 
-fn waiting(mut h: HttpConn) -> Phase {
+/// Parks a connection until its answer comes from the worker or the pipeline.
+pub(crate) fn waiting(mut h: HttpConn) -> Phase {
     h.state = HttpState::Waiting;
     Phase::Http(h)
 }

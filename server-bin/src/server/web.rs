@@ -61,7 +61,11 @@ pub fn serve(req: &Request) -> Option<Response> {
     let fresh = req
         .header("if-none-match")
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    let (status, body) = if fresh { (304, &[][..]) } else { (200, asset.body) };
+    let (status, body) = if fresh {
+        (304, &[][..])
+    } else {
+        (200, asset.body)
+    };
     let mut resp = Response::typed(status, asset.content_type, body);
     resp.headers = Cow::Owned(headers);
     Some(resp)
