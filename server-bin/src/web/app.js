@@ -8,7 +8,7 @@ import { renderList } from "./render.js";
 import { setupComposer, words, MAX_CHARS } from "./composer.js";
 
 const PAGE = 50;
-const TYPING_LAPSE_MS = 6000;
+const TYPING_LAPSE_MS = 30000;
 let conn = null;
 const ui = { editing: null, menu: null, editDraft: "", editError: "" };
 
@@ -165,7 +165,6 @@ function onMessage(m) {
   c.cursor = Math.max(c.cursor ?? 0, m.change_seq);
   const changed = upsert(m);
   if (m.room_id !== S.current) return;
-  clearTyping(m.creator_id);
   if (changed) renderMessages();
   markRead();
 }
@@ -300,7 +299,7 @@ function renderRooms() {
   const items = [...S.rooms.values()].map((r) => {
     const current = r.id === S.current;
     const badge = r.unread && !current ? el("span", { className: "badge", textContent: String(r.unread), title: `${r.unread} unread` }) : null;
-    const mark = { open: "#", closed: "🔒", direct: "@" }[r.kind] || "#";
+    const mark = { open: "#", closed: "◆", direct: "@" }[r.kind] || "#";
     return el("li", {},
       el("button", {
         type: "button", className: current ? "room current" : "room", onclick: () => openRoom(r.id),

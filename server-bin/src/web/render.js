@@ -61,12 +61,15 @@ function row(m, grouped, ui) {
   li.dataset.seq = m.seq ?? "";
   li.append(grouped ? el("span", { className: "avatar-gap" }) : avatar(m.creator_id));
   const body = el("div", { className: "body" });
-  if (!grouped) {
+  if (grouped) {
+    body.append(el("span", { className: "author sr-only", textContent: nameOf(m.creator_id) }));
+  } else {
     body.append(el("div", { className: "head" },
       el("span", { className: "author", textContent: nameOf(m.creator_id) }), " ",
       el("time", { textContent: timeOf(m.created_at), dateTime: new Date(m.created_at).toISOString() })));
   }
-  if (ui.editing === m.id) {
+  const editing = !m.pending && ui.editing === m.id;
+  if (editing) {
     body.append(ui.editor(m));
   } else if (m.deleted) {
     body.append(el("div", { className: "text", textContent: "This message was deleted." }));
@@ -86,7 +89,7 @@ function row(m, grouped, ui) {
     body.append(state);
   }
   li.append(body);
-  if (canChange && ui.editing !== m.id) {
+  if (canChange && !editing) {
     const open = ui.menu === m.id;
     const menu = el("div", { className: "actions" },
       el("button", { type: "button", className: "more", textContent: "⋯", title: "Message actions",
