@@ -310,6 +310,7 @@ function renderRooms() {
   $("rooms").replaceChildren(...items);
   const room = S.rooms.get(S.current);
   $("room-title").textContent = room ? roomTitle(room) : "";
+  $("text").placeholder = room ? `Message ${room.kind === "direct" ? "" : "#"}${roomTitle(room)}` : "Message";
   const total = unreadTotal();
   document.title = `${total ? `(${total}) ` : ""}${room ? roomTitle(room) + " · " : ""}Ember`;
   $("menu-badge").textContent = total ? String(total) : "";
