@@ -24,7 +24,7 @@ fn token_in_subprotocol_authenticates_the_websocket() {
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
-        tungstenite::client(req, stream)
+        tungstenite::client(req, stream).map_err(|e| e.to_string())
     };
     let (mut ws, answer) = offer(&token).expect("handshake");
     let chosen = answer.headers().get("Sec-WebSocket-Protocol");
