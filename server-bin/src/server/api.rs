@@ -1,4 +1,5 @@
-//! The HTTP endpoints: health, metrics, the web page, login, the bot and script API, and
+//! The HTTP endpoints: health, metrics, login, the bot and script API, the web client's
+//! files (through [`super::web`]), and
 //! the WebSocket upgrade (authenticated before the `101`).
 
 use std::time::{Duration, Instant};
