@@ -180,7 +180,9 @@ async function subscribe(roomId) {
       c.more = true;
       c.loaded = false;
       c.cursor = reply.head_seq;
-    } else {
+    } else if (reply.complete) {
+      // Everything up to head_seq was replayed (or nothing was asked for). A capped
+      // replay leaves the cursor at the last change received.
       c.cursor = Math.max(c.cursor ?? 0, reply.head_seq);
     }
     if (S.current !== roomId) {
@@ -258,7 +260,7 @@ function markRead() {
   const c = cache(S.current);
   const last = sorted(S.current).at(-1);
   if (!last || !nearBottom()) return;
-  if (last.seq <= c.readSent && !r.unread) return;
+  if (last.seq <= c.readSent) return;
   c.readSent = Math.max(c.readSent, last.seq);
   r.unread = 0;
   renderRooms();
