@@ -472,4 +472,14 @@ async function run() {
     await A.reload();
     await A.locator("#login:not([hidden])").waitFor({ timeout: T });
   });
+
+  await step("login: too many attempts are said in words with the wait", async () => {
+    for (let i = 0; i < 11; i++) {
+      await A.fill("#login-name", "mallory");
+      await A.fill("#login-password", `guess ${i}`);
+      await A.click("#login-button");
+      await waitFor(A, () => !document.getElementById("login-button").disabled, null, "login answered");
+    }
+    await A.locator("#login-error", { hasText: /Too many attempts — try again in \d+ minutes?/ }).waitFor({ timeout: T });
+  });
 }
