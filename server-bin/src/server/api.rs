@@ -1,6 +1,6 @@
 //! The HTTP endpoints: health, metrics, login, the bot and script API, the web client's
-//! files (through [`super::web`]), and
-//! the WebSocket upgrade (authenticated before the `101`).
+//! files (through [`super::web`]), and the WebSocket upgrade (authenticated before the
+//! `101`).
 
 use std::time::{Duration, Instant};
 
