@@ -511,10 +511,15 @@ async function jumpTo(m) {
 
 // ---- layout ----
 
-$("menu").addEventListener("click", () => document.body.classList.toggle("drawer-open"));
+$("menu").addEventListener("click", () => {
+  const open = document.body.classList.toggle("drawer-open");
+  $("menu").setAttribute("aria-expanded", String(open));
+  if (open) document.querySelector("#rooms .room.current, #rooms .room")?.focus();
+});
 $("scrim").addEventListener("click", () => document.body.classList.remove("drawer-open"));
 document.addEventListener("keydown", (e) => {
   if (e.key !== "Escape") return;
+  if (document.body.classList.contains("drawer-open")) $("menu").focus();
   document.body.classList.remove("drawer-open");
   $("search-results").hidden = true;
   if (ui.menu) { ui.menu = null; renderMessages(); }
