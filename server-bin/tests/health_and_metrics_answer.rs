@@ -47,7 +47,13 @@ fn health_metrics_and_the_web_page() {
 
     let (status, page) = http(server.addr, "GET", "/", &[], b"");
     assert_eq!(status, 200);
-    assert!(page.contains("WebSocket"));
+    assert!(
+        page.contains("src=\"/app.js\""),
+        "the page loads the client"
+    );
+    let (status, script) = http(server.addr, "GET", "/conn.js", &[], b"");
+    assert_eq!(status, 200);
+    assert!(script.contains("WebSocket"), "the client speaks WebSocket");
     let (status, _) = http(server.addr, "GET", "/nope", &[], b"");
     assert_eq!(status, 404);
 }

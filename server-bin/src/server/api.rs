@@ -1,5 +1,6 @@
-//! The HTTP endpoints: health, metrics, the web page, login, the bot and script API, and
-//! the WebSocket upgrade (authenticated before the `101`).
+//! The HTTP endpoints: health, metrics, login, the bot and script API, the web client's
+//! files (through [`super::web`]), and the WebSocket upgrade (authenticated before the
+//! `101`).
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,9 @@ use tungstenite::protocol::Role;
 
 use super::conn::{Phase, WsConn, finish_writing};
 use super::event_loop::Server;
-use super::http::{HttpConn, HttpState, Parsed, Request, Response, upgrade_response};
+use super::http::{
+    HttpConn, HttpState, Parsed, Request, Response, subprotocol_token, upgrade_response,
+};
 use super::protocol::{Code, Problem, message_json, parse_id, user_json};
 use super::socket::{Boundary, Tracked};
 use super::worker::Who;
@@ -18,8 +21,6 @@ use super::ws::{Pending, Reply};
 
 /// How long a finished HTTP connection may keep sending before it is dropped.
 const LINGER: Duration = Duration::from_secs(2);
-
-const INDEX_HTML: &str = include_str!("../web/index.html");
 
 impl Server {
     /// Drives an HTTP connection after a readiness event.
@@ -50,7 +51,7 @@ impl Server {
         self.settle(i, conn);
     }
 
-    fn respond(&mut self, who: Who, mut h: HttpConn, resp: Response) -> Phase {
+    pub(crate) fn respond(&mut self, who: Who, mut h: HttpConn, resp: Response) -> Phase {
         self.metrics.http_requests += 1;
         h.respond(resp.encode(), HttpState::Writing);
         self.write_http(who, h)
@@ -72,9 +73,11 @@ impl Server {
     }
 
     fn route(&mut self, who: Who, h: HttpConn, req: Request) -> Phase {
+        if let Some(file) = super::web::serve(&req) {
+            return self.respond(who, h, file);
+        }
         let segments: Vec<&str> = req.path.trim_matches('/').split('/').collect();
         let resp = match (req.method.as_str(), segments.as_slice()) {
-            ("GET", [""]) => Response::typed(200, "text/html; charset=utf-8", INDEX_HTML),
             ("GET", ["health"]) => self.health(),
             ("GET", ["metrics"]) => self.metrics_page(),
             ("GET", ["ws"]) => return self.accept_ws(who, h, &req),
@@ -87,6 +90,14 @@ impl Server {
             ("GET", ["api", "rooms", room, "messages"]) => self
                 .api_history(room, &req)
                 .unwrap_or_else(|p| Response::problem(&p)),
+            ("GET", ["api", "session"]) => self.api_session(&req),
+            ("GET", ["api", "rooms", room, "members"]) => self
+                .api_members(room, &req)
+                .unwrap_or_else(|p| Response::problem(&p)),
+            ("GET", ["api", "messages", id, "around"]) => self
+                .api_around(id, &req)
+                .unwrap_or_else(|p| Response::problem(&p)),
+            ("POST", ["api", "direct"]) => return self.api_direct(who, h, &req),
             (_, ["health" | "metrics" | "ws" | "" | "api", ..]) => {
                 Response::problem(&Problem::new(Code::BadRequest, "method not allowed"))
             }
@@ -117,7 +128,9 @@ impl Server {
             Ok(a) => a,
             Err(resp) => return self.respond(who, h, resp),
         };
-        let token = bearer(req).or_else(|| req.param("token"));
+        let token = bearer(req)
+            .or_else(|| subprotocol_token(req))
+            .or_else(|| req.param("token"));
         let user = match token {
             Some(t) => self.engine.authenticate(&t).map_err(Problem::from),
             None => Err(Problem::new(Code::Unauthenticated, "no session token")),
@@ -193,7 +206,7 @@ impl Server {
     }
 
     /// The user behind `Authorization: Bearer <token>` or `Bot <key>`.
-    fn api_user(&self, req: &Request) -> Result<User, Problem> {
+    pub(crate) fn api_user(&self, req: &Request) -> Result<User, Problem> {
         let auth = req.header("authorization").unwrap_or("");
         if let Some(key) = auth.strip_prefix("Bot ") {
             return self
@@ -248,7 +261,8 @@ impl Server {
     }
 }
 
-fn waiting(mut h: HttpConn) -> Phase {
+/// Parks a connection until its answer comes from the worker or the pipeline.
+pub(crate) fn waiting(mut h: HttpConn) -> Phase {
     h.state = HttpState::Waiting;
     Phase::Http(h)
 }

@@ -14,6 +14,8 @@ const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_BODY: usize = 64 * 1024;
 /// Most headers in a request.
 const MAX_HEADERS: usize = 32;
+/// The cache header of every response that does not set its own.
+const NO_STORE: &str = "Cache-Control: no-store\r\n";
 
 /// A parsed request.
 #[derive(Debug)]
@@ -57,6 +59,9 @@ pub struct Response {
     pub content_type: &'static str,
     /// The body.
     pub body: Vec<u8>,
+    /// Header lines written after the standard ones, each ending in `\r\n`; by default
+    /// `Cache-Control: no-store`.
+    pub headers: std::borrow::Cow<'static, str>,
 }
 
 impl Response {
@@ -66,6 +71,7 @@ impl Response {
             status,
             content_type: "application/json",
             body: value.to_string().into_bytes(),
+            headers: NO_STORE.into(),
         }
     }
 
@@ -75,6 +81,7 @@ impl Response {
             status,
             content_type,
             body: body.into(),
+            headers: NO_STORE.into(),
         }
     }
 
@@ -87,11 +94,12 @@ impl Response {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
-             Connection: close\r\nCache-Control: no-store\r\n\r\n",
+             Connection: close\r\n{}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len()
+            self.body.len(),
+            self.headers
         )
         .into_bytes();
         out.extend_from_slice(&self.body);
@@ -259,11 +267,33 @@ pub fn upgrade_response(req: &Request) -> Result<Vec<u8>, Response> {
         return Err(reject(400, "expected a WebSocket upgrade (version 13)"));
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
+    let protocol = if subprotocols(req).any(|p| p == SUBPROTOCOL) {
+        format!("Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n")
+    } else {
+        String::new()
+    };
     Ok(format!(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+         Sec-WebSocket-Accept: {accept}\r\n{protocol}\r\n"
     )
     .into_bytes())
+}
+
+/// The WebSocket subprotocol the server speaks; a client that offers it gets it back.
+pub const SUBPROTOCOL: &str = "ember";
+
+/// The session token offered as the subprotocol `bearer.<token>` (browsers cannot set
+/// headers on a WebSocket, and a token in the URL ends up in logs).
+pub fn subprotocol_token(req: &Request) -> Option<String> {
+    subprotocols(req).find_map(|p| p.strip_prefix("bearer.").map(str::to_owned))
+}
+
+fn subprotocols(req: &Request) -> impl Iterator<Item = &str> {
+    req.headers
+        .iter()
+        .filter(|(n, _)| n == "sec-websocket-protocol")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
 }
 
 /// A JSON error for a request that could not be read.
@@ -278,6 +308,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
+        304 => "Not Modified",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",

@@ -2,13 +2,15 @@
 //!
 //! - [`event_loop`]: readiness, accepting, timers, shutdown.
 //! - [`conn`]: the state of each connection and its bounded output.
-//! - [`http`] and [`api`]: parsing requests and the HTTP endpoints.
+//! - [`http`] and [`api`]: parsing requests and the HTTP endpoints; [`client_api`]: the
+//!   endpoints the web client needs beside the WebSocket.
 //! - [`ws`]: the WebSocket protocol's operations and event delivery.
-//! - [`protocol`]: the JSON frames.
+//! - [`protocol`]: the JSON frames; [`web`]: the web client's embedded files.
 //! - [`ready`]: how engine events wake the loop; [`worker`]: the thread for slow requests;
 //!   [`webhooks`]: calls bots' webhooks.
 
 pub mod api;
+pub mod client_api;
 pub mod conn;
 pub mod event_loop;
 pub mod http;
@@ -18,6 +20,7 @@ pub mod ready;
 pub mod session;
 pub mod socket;
 pub mod users;
+pub mod web;
 pub mod webhooks;
 pub mod worker;
 pub mod ws;
