@@ -25,6 +25,8 @@ const NPM_DEADLINE: Duration = Duration::from_secs(180);
 
 #[test]
 fn web_client_works_in_a_browser() {
+    // Longer than a minute by design; the test enforces its own deadlines.
+    common::watchdog::arm_for(NPM_DEADLINE + DEADLINE + Duration::from_secs(60));
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let chromium = std::env::var("EMBER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let missing = missing_tools(&chromium);

@@ -17,6 +17,7 @@ struct Running {
     id: u64,
     name: String,
     since: Instant,
+    limit: Duration,
 }
 
 static RUNNING: Mutex<Vec<Running>> = Mutex::new(Vec::new());
@@ -39,9 +40,15 @@ thread_local! {
     static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
 }
 
-/// Watches the calling test from now until its thread ends. Calling it again from the same
-/// test does nothing.
+/// Watches the calling test from now until its thread ends, for the default limit (a
+/// minute, or `EMBER_TEST_WATCHDOG_SECS`). Calling it again from the same test does nothing.
 pub fn arm() {
+    arm_for(limit());
+}
+
+/// Like [`arm`], for a test that legitimately runs longer (it must say so before anything
+/// arms the default).
+pub fn arm_for(limit: Duration) {
     let first = ARMED.with(|armed| armed.borrow().is_none());
     if !first {
         return;
@@ -56,6 +63,7 @@ pub fn arm() {
             id,
             name,
             since: Instant::now(),
+            limit,
         });
     }
     ARMED.with(|armed| *armed.borrow_mut() = Some(Armed(id)));
@@ -73,19 +81,18 @@ fn limit() -> Duration {
 }
 
 fn watch() {
-    let limit = limit();
     loop {
         std::thread::sleep(Duration::from_millis(500));
-        let hung: Vec<String> = match RUNNING.lock() {
+        let hung: Vec<(String, Duration)> = match RUNNING.lock() {
             Ok(running) => running
                 .iter()
-                .filter(|r| r.since.elapsed() > limit)
-                .map(|r| r.name.clone())
+                .filter(|r| r.since.elapsed() > r.limit)
+                .map(|r| (r.name.clone(), r.limit))
                 .collect(),
             Err(_) => continue,
         };
         if !hung.is_empty() {
-            for name in hung {
+            for (name, limit) in hung {
                 eprintln!("watchdog: test `{name}` still running after {limit:?}: it hangs");
             }
             std::process::exit(101);

@@ -1,6 +1,9 @@
 //! Shared by the tests: an engine with a user and a room, assertions and small helpers.
 #![allow(dead_code)]
 
+#[path = "../../../engine/tests/common/watchdog.rs"]
+pub mod watchdog;
+
 use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr::{null, null_mut};
 use std::time::{Duration, Instant};
@@ -27,6 +30,7 @@ pub struct Fixture {
 }
 
 pub fn options() -> ember_options {
+    watchdog::arm();
     let mut o = std::mem::MaybeUninit::<ember_options>::uninit();
     assert_eq!(unsafe { ember_options_init(o.as_mut_ptr()) }, EMBER_OK);
     let mut o = unsafe { o.assume_init() };

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod hook;
+#[path = "../../../engine/tests/common/watchdog.rs"]
+pub mod watchdog;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -25,6 +27,7 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        watchdog::arm();
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("ember.db");
         let f = Fixture {
