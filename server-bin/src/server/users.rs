@@ -9,20 +9,19 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::TryRecvError;
-use ember_engine::{Engine, Event, RoomId, RoomSummary, UserId, UserSubscription};
-use serde_json::json;
-use tungstenite::Utf8Bytes;
+use bytes::Bytes;
+use ember_engine::{Engine, Event, RoomId, RoomSummary, UserId};
 
-use super::event_loop::Server;
-use super::worker::Who;
+use super::conn::Who;
+use super::feeds::{Next, UserFeed};
+use super::frames::{RoomJson, ServerFrame};
 
 /// Unread counts raised by new messages are sent at most this often per user.
 pub const BUMP_EVERY: Duration = Duration::from_secs(2);
 
 /// What the server knows per connected user.
 pub struct UserEntry {
-    sub: Option<UserSubscription>,
+    feed: Option<UserFeed>,
     conns: Vec<Who>,
     /// Last (unread, head seq) seen per room.
     seen: HashMap<RoomId, (u64, u64)>,
@@ -42,7 +41,7 @@ impl Users {
     /// Registers a connection of `user` whose room list is `rooms`.
     pub fn add(&mut self, engine: &Engine, who: Who, user: UserId, rooms: &[RoomSummary]) {
         let entry = self.map.entry(user).or_insert_with(|| UserEntry {
-            sub: engine.subscribe_user(user).ok(),
+            feed: UserFeed::open(engine, user),
             conns: Vec::new(),
             seen: rooms
                 .iter()
@@ -72,49 +71,35 @@ fn first_bumps(user: UserId) -> Instant {
     Instant::now() + Duration::from_millis(offset)
 }
 
-/// A frame for a user's connections; `room` set when subscribers of it may skip it.
-struct Note {
-    frame: Utf8Bytes,
-    skip_subscribers_of: Option<RoomId>,
+/// A frame for a user's connections.
+pub struct Note {
+    /// The encoded frame, shared by every connection of the user.
+    pub frame: Bytes,
+    /// Connections subscribed to this room skip it (they see the messages themselves).
+    pub skip_subscribers_of: Option<RoomId>,
 }
 
 impl Note {
-    /// Encoded once, shared by every connection of the user.
-    fn new(frame: &serde_json::Value, skip_subscribers_of: Option<RoomId>) -> Self {
+    fn new(frame: &ServerFrame<'_>, skip_subscribers_of: Option<RoomId>) -> Self {
         Self {
-            frame: frame.to_string().into(),
+            frame: Bytes::from(frame.encode()),
             skip_subscribers_of,
         }
     }
 }
 
-impl Server {
-    /// Forwards the user-level events that arrived since the last sweep.
-    pub(crate) fn sweep_users(&mut self) {
-        let users: Vec<UserId> = self.users.map.keys().copied().collect();
-        for user in users {
-            let Some(entry) = self.users.map.get_mut(&user) else {
-                continue;
-            };
-            let notes = collect(&self.engine, user, entry);
-            if notes.is_empty() {
-                continue;
-            }
-            for who in entry.conns.clone() {
-                self.with_ws(who, |s, _, w| {
-                    for n in &notes {
-                        let skip = n
-                            .skip_subscribers_of
-                            .is_some_and(|r| w.subs.iter().any(|sub| sub.room == r));
-                        if !skip {
-                            w.send_text(n.frame.clone());
-                            s.metrics.frames_out += 1;
-                        }
-                    }
-                    true
-                });
+impl Users {
+    /// The user-level frames that arrived since the last sweep, with the connections
+    /// they go to.
+    pub fn sweep(&mut self, engine: &Engine) -> Vec<(Vec<Who>, Vec<Note>)> {
+        let mut out = Vec::new();
+        for (user, entry) in &mut self.map {
+            let notes = collect(engine, *user, entry);
+            if !notes.is_empty() {
+                out.push((entry.conns.clone(), notes));
             }
         }
+        out
     }
 }
 
@@ -122,35 +107,37 @@ impl Server {
 fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
     let mut unread: HashMap<RoomId, (u64, u64)> = HashMap::new();
     let mut notes = Vec::new();
-    while let Some(sub) = &entry.sub {
-        match sub.events().try_recv() {
-            Ok(e) => match e.event() {
-                Event::Unread {
-                    room_id,
-                    unread: n,
-                    head_seq,
-                } => {
-                    unread.insert(*room_id, (*n, *head_seq));
-                }
-                Event::RoomJoined(r) => notes.push(Note::new(
-                    &json!({"type": "room_joined", "room_id": r.room.id.to_string(),
-                            "name": r.room.name, "kind": r.room.kind.as_str(),
-                            "unread": r.unread, "head_seq": r.room.head_seq}),
-                    None,
-                )),
-                Event::RoomLeft { room_id } => notes.push(Note::new(
-                    &json!({"type": "room_left", "room_id": room_id.to_string()}),
-                    None,
-                )),
-                Event::Lagged { .. } | Event::Revoked { .. } => entry.sub = None,
-                _ => {}
-            },
-            Err(TryRecvError::Empty) => break,
-            Err(TryRecvError::Disconnected) => entry.sub = None,
+    while let Some(feed) = &entry.feed {
+        let e = match feed.next() {
+            Next::Event(e) => e,
+            Next::Empty => break,
+            Next::Lagged | Next::Ended => {
+                entry.feed = None;
+                break;
+            }
+        };
+        match e.event() {
+            Event::Unread {
+                room_id,
+                unread: n,
+                head_seq,
+            } => {
+                unread.insert(*room_id, (*n, *head_seq));
+            }
+            Event::RoomJoined(r) => notes.push(Note::new(
+                &ServerFrame::RoomJoined {
+                    room: RoomJson::from(r),
+                },
+                None,
+            )),
+            Event::RoomLeft { room_id } => {
+                notes.push(Note::new(&ServerFrame::RoomLeft { room_id }, None))
+            }
+            _ => {}
         }
     }
-    if entry.sub.is_none() {
-        entry.sub = engine.subscribe_user(user).ok();
+    if entry.feed.is_none() {
+        entry.feed = UserFeed::open(engine, user);
     }
     for (room, (n, head)) in unread {
         let before = entry.seen.insert(room, (n, head));
@@ -183,7 +170,10 @@ fn next_on_phase(due: Instant, now: Instant) -> Instant {
 
 fn unread_note(room: RoomId, unread: u64, skip_subscribers_of: Option<RoomId>) -> Note {
     Note::new(
-        &json!({"type": "unread", "room_id": room.to_string(), "unread": unread}),
+        &ServerFrame::Unread {
+            room_id: &room,
+            unread,
+        },
         skip_subscribers_of,
     )
 }
