@@ -30,6 +30,7 @@ fn a_ping_flood_is_bounded_and_closed_with_a_1008_frame() {
         "--stall-timeout-ms",
         "500",
     ];
+    let bob = f.token("bob");
     let server = Server::start(&f, &flags);
     let stream = TcpStream::connect(server.addr).expect("connect");
     small_receive_buffer(&stream);
@@ -39,7 +40,7 @@ fn a_ping_flood_is_bounded_and_closed_with_a_1008_frame() {
     stream
         .set_write_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
-    let url = format!("ws://{}/ws?token={}", server.addr, f.token("bob"));
+    let url = format!("ws://{}/ws?token={}", server.addr, bob);
     let (mut ws, _) = tungstenite::client(url.as_str(), stream).expect("handshake");
 
     // Ping until the server stops reading (our writes time out) or 20 MB were sent.

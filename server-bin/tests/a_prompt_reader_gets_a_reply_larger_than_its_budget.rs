@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 fn a_history_page_bigger_than_the_budget_arrives_whole_over_websocket_and_http() {
     let f = Fixture::new();
     let flags = ["--post-rate", "100000", "--max-write-buffer", "16384"];
+    // Tokens first: the admin command opens the database, best before the server is busy.
+    let (ann, bob) = (f.token("ann"), f.token("bob"));
     let server = Server::start(&f, &flags);
-    post_big(&server, &f, "ann", 20);
+    post_big(&server, &f, &ann, 20);
 
-    let mut c = server.ws(&f.token("bob"));
+    let mut c = server.ws(&bob);
     for round in 0..3 {
         c.send(json!({"type": "history", "room_id": f.room, "limit": 20, "ref": round}));
         let page = c.expect("history");
@@ -29,7 +31,7 @@ fn a_history_page_bigger_than_the_budget_arrives_whole_over_websocket_and_http()
         "the connection stays usable"
     );
 
-    let token = f.token("bob");
+    let token = bob;
     let auth = format!("Bearer {token}");
     let path = format!("/api/rooms/{}/messages?limit=20", f.room);
     let (status, body) = http(server.addr, "GET", &path, &[("Authorization", &auth)], b"");

@@ -25,9 +25,11 @@ fn non_reading_http_clients_are_bounded_by_the_global_output_limit() {
         "--socket-send-buffer",
         "16384",
     ];
+    // Tokens first: the admin command opens the database, best before the server is busy.
+    let (ann, bob) = (f.token("ann"), f.token("bob"));
     let server = Server::start(&f, &flags);
-    post_big(&server, &f, "ann", 20);
-    let token = f.token("bob");
+    post_big(&server, &f, &ann, 20);
+    let token = bob;
     let request = format!(
         "GET /api/rooms/{}/messages?limit=20 HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\r\n",
         f.room

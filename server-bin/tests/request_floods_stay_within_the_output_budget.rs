@@ -27,12 +27,14 @@ fn flood(request: impl Fn(&str) -> Value, answer: &str) {
         "--stall-timeout-ms",
         "1500",
     ];
+    // Tokens first: the admin command opens the database, best before the server is busy.
+    let (ann, bob) = (f.token("ann"), f.token("bob"));
     let server = Server::start(&f, &flags);
-    post_big(&server, &f, "ann", PAGE);
+    post_big(&server, &f, &ann, PAGE);
     let request = request(&f.room);
 
     // One reply's size, as a reading client gets it (search waits for the indexer).
-    let mut reader = server.ws(&f.token("ann"));
+    let mut reader = server.ws(&ann);
     let mut reply = 0;
     let complete = common::eventually(10, || {
         reader.send(request.clone());
@@ -50,7 +52,7 @@ fn flood(request: impl Fn(&str) -> Value, answer: &str) {
     stream
         .set_write_timeout(Some(Duration::from_secs(2)))
         .expect("timeout");
-    let url = format!("ws://{}/ws?token={}", server.addr, f.token("bob"));
+    let url = format!("ws://{}/ws?token={}", server.addr, bob);
     let (mut flooder, _) = tungstenite::client(url.as_str(), stream).expect("handshake");
     let text = request.to_string();
     for _ in 0..500 {

@@ -32,7 +32,10 @@ pub fn on_ready(ctx: &mut Ctx, who: Who, mut h: HttpConn) -> Phase {
             Parsed::Reject(resp) => respond(ctx, who, h, resp),
             Parsed::Request(req) => route(ctx, who, h, req),
         },
-        HttpState::Waiting => Phase::Http(h),
+        HttpState::Waiting => match h.deferred.take() {
+            Some(req) => route(ctx, who, h, *req),
+            None => Phase::Http(h),
+        },
         HttpState::Writing | HttpState::Upgrading => write(ctx, who, h),
     }
 }
@@ -86,6 +89,9 @@ fn route(ctx: &mut Ctx, who: Who, h: HttpConn, req: Request) -> Phase {
             Ok(()) => return waiting(h),
             Err(p) => Response::problem(&p),
         },
+        ("GET", ["api", "rooms", _, "messages"]) if !head && ctx.out_of_slice() => {
+            return defer(ctx, who, h, req);
+        }
         ("GET", ["api", "rooms", room, "messages"]) if !head => {
             api_history(ctx, room, &req).unwrap_or_else(|p| Response::problem(&p))
         }
@@ -255,6 +261,13 @@ fn api_history(ctx: &mut Ctx, room: &str, req: &Request) -> Result<Response, Pro
     let body = serde_json::to_vec(&messages_json(&page))
         .map_err(|e| Problem::new(Code::Internal, e.to_string()))?;
     Ok(Response::typed(200, "application/json", body))
+}
+
+/// Puts off a request that may be large to a later loop iteration.
+fn defer(ctx: &mut Ctx, who: Who, mut h: HttpConn, req: Request) -> Phase {
+    h.deferred = Some(Box::new(req));
+    ctx.deferred.push(who);
+    waiting(h)
 }
 
 fn waiting(mut h: HttpConn) -> Phase {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ember_engine::{Engine, Pipeline};
 use mio::Waker;
@@ -21,6 +21,11 @@ use super::ready::Ready;
 use super::users::Users;
 use super::webhooks::Webhooks;
 use super::worker::Worker;
+
+/// Work one loop iteration does before it puts off reading more requests to the next one,
+/// so that cheap requests (`/health`, `/metrics`, posts) never wait behind many large
+/// replies being built.
+const SLICE: Duration = Duration::from_millis(10);
 
 /// Who waits for a pipeline ticket.
 pub struct Pending {
@@ -75,6 +80,10 @@ pub struct Ctx {
     pub stopping: Option<Instant>,
     /// Connections parked since memory was last given back to the system.
     pub parked_since_trim: usize,
+    /// When the loop's current iteration started its work.
+    pub slice_start: Instant,
+    /// Connections whose requests were put off to a later iteration.
+    pub deferred: Vec<Who>,
 }
 
 impl Ctx {
@@ -100,7 +109,15 @@ impl Ctx {
             started: Instant::now(),
             stopping: None,
             parked_since_trim: 0,
+            slice_start: Instant::now(),
+            deferred: Vec::new(),
         })
+    }
+
+    /// True once this loop iteration has worked for its slice: put off reading requests
+    /// that may be large (the loop comes back to them after a fresh poll).
+    pub fn out_of_slice(&self) -> bool {
+        self.slice_start.elapsed() > SLICE
     }
 
     /// Refuses a request whose answer may be large while the total queued output is over

@@ -92,12 +92,17 @@ impl Server {
         let (mut last_sweep, mut last_user_sweep, mut last_tick) =
             (Instant::now(), Instant::now(), Instant::now());
         loop {
-            match self.poll.poll(&mut events, Some(Duration::from_millis(50))) {
+            let wait = if self.ctx.deferred.is_empty() { 50 } else { 0 };
+            match self
+                .poll
+                .poll(&mut events, Some(Duration::from_millis(wait)))
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             let woke = Instant::now();
+            self.ctx.slice_start = woke;
             for event in &events {
                 match event.token() {
                     LISTENER => self.accept_all(),
@@ -106,6 +111,7 @@ impl Server {
                 }
             }
             self.on_wake();
+            self.run_deferred();
             let now = Instant::now();
             if now - last_sweep >= SWEEP_EVERY {
                 last_sweep = now;
@@ -226,6 +232,34 @@ impl Server {
                 }
             }
             Phase::Done => Phase::Done,
+        });
+    }
+
+    /// Resumes connections whose requests were put off, oldest first; at least one per
+    /// iteration, more while the slice lasts.
+    fn run_deferred(&mut self) {
+        let mut list = std::mem::take(&mut self.ctx.deferred).into_iter();
+        if let Some(first) = list.next() {
+            self.ctx.slice_start = Instant::now();
+            self.resume(first);
+        }
+        for who in list.by_ref() {
+            if self.ctx.out_of_slice() {
+                self.ctx.deferred.push(who);
+                continue;
+            }
+            self.resume(who);
+        }
+    }
+
+    fn resume(&mut self, who: Who) {
+        self.step(who, |ctx, who, phase| match phase {
+            Phase::Http(h) => api::on_ready(ctx, who, h),
+            Phase::Ws(mut w) => {
+                let alive = session::pump(ctx, who, &mut w, false);
+                session::next_phase(ctx, who, w, alive)
+            }
+            other => other,
         });
     }
 

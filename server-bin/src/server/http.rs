@@ -146,6 +146,8 @@ pub struct HttpConn {
     pub state: HttpState,
     /// For [`HttpState::Upgrading`]: who the WebSocket belongs to.
     pub upgrade: Option<ember_engine::User>,
+    /// A request put off to a later loop iteration (see `Ctx::out_of_slice`).
+    pub deferred: Option<Box<Request>>,
 }
 
 /// What reading produced.
@@ -169,6 +171,7 @@ impl HttpConn {
             out: Outbox::new(gauge),
             state: HttpState::Reading,
             upgrade: None,
+            deferred: None,
         }
     }
 

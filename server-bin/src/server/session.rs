@@ -46,6 +46,8 @@ enum Read {
     Drained,
     /// Stopped because the output is over budget; resumes once it drains.
     Paused,
+    /// Put off to a later loop iteration (this one has worked long enough).
+    Deferred,
     /// The connection broke.
     Dead,
 }
@@ -78,6 +80,7 @@ pub fn open(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, user: &User) -> Phase {
 /// resumes it) or when nothing is left to read or deliver. False when the connection died.
 pub fn pump(ctx: &mut Ctx, who: Who, w: &mut WsConn, readable: bool) -> bool {
     w.read_pending |= readable;
+    let mut deferred = false;
     for _ in 0..PUMP_ROUNDS {
         if !w.flush() {
             return false;
@@ -85,11 +88,15 @@ pub fn pump(ctx: &mut Ctx, who: Who, w: &mut WsConn, readable: bool) -> bool {
         if w.closing {
             return true;
         }
-        if w.read_pending && !w.over_budget() {
+        if w.read_pending && !w.over_budget() && !deferred {
             match read(ctx, who, w) {
                 Read::Dead => return false,
                 Read::Drained => w.read_pending = false,
                 Read::Paused => ctx.metrics.backpressured += 1,
+                Read::Deferred => {
+                    ctx.deferred.push(who);
+                    deferred = true;
+                }
             }
             if !w.flush() {
                 return false;
@@ -99,7 +106,7 @@ pub fn pump(ctx: &mut Ctx, who: Who, w: &mut WsConn, readable: bool) -> bool {
         if !w.flush() {
             return false;
         }
-        let more = w.read_pending || full;
+        let more = (w.read_pending && !deferred) || full;
         if w.closing || w.over_budget() || !more {
             return true;
         }
@@ -116,6 +123,9 @@ fn read(ctx: &mut Ctx, who: Who, w: &mut WsConn) -> Read {
         }
         if w.over_budget() {
             return Read::Paused;
+        }
+        if ctx.out_of_slice() {
+            return Read::Deferred;
         }
         let read = match w.ws() {
             Some(ws) => ws.read(),

@@ -314,9 +314,9 @@ pub fn big_content(i: usize) -> String {
     head + &"\u{1F600}".repeat(fill)
 }
 
-/// Posts `n` messages of [`big_content`] as `login` and waits for their acks.
-pub fn post_big(server: &Server, f: &Fixture, login: &str, n: usize) {
-    let mut poster = server.ws(&f.token(login));
+/// Posts `n` messages of [`big_content`] with session `token` and waits for their acks.
+pub fn post_big(server: &Server, f: &Fixture, token: &str, n: usize) {
+    let mut poster = server.ws(token);
     for i in 0..n {
         poster.send(
             json!({"type": "post", "room_id": f.room, "client_message_id": new_id(),
