@@ -17,6 +17,7 @@ sampled again 3 s later. Standard library only.
 
 import argparse
 import json
+import multiprocessing
 import os
 import socket
 import statistics
@@ -39,30 +40,40 @@ def rss_kib(pid):
     return 0
 
 
-class Sampler(threading.Thread):
-    """Samples the server's RSS every 50 ms and /health latency every 100 ms."""
+def probe_health(url, stop, out):
+    """In its own process (no GIL shared with the flooding clients): GET /health every
+    100 ms, latencies in ms into `out`."""
+    while not stop.is_set():
+        t = time.monotonic()
+        try:
+            urllib.request.urlopen(url + "/health", timeout=30).read()
+            out.append((time.monotonic() - t) * 1000)
+        except OSError:
+            out.append(float("inf"))
+        time.sleep(0.1)
 
-    def __init__(self, pid, url):
+
+class Sampler(threading.Thread):
+    """Samples the server's RSS every 50 ms; /health latency is probed by another process."""
+
+    def __init__(self, pid, url, manager):
         super().__init__(daemon=True)
-        self.pid, self.url = pid, url
-        self.rss_max, self.health = 0, []
-        self.stop = threading.Event()
-        threading.Thread(target=self._health, daemon=True).start()
+        self.pid, self.rss_max = pid, 0
+        self.stop = manager.Event()
+        self.latencies = manager.list()
+        self.prober = multiprocessing.Process(
+            target=probe_health, args=(url, self.stop, self.latencies), daemon=True)
+        self.prober.start()
 
     def run(self):
         while not self.stop.is_set():
             self.rss_max = max(self.rss_max, rss_kib(self.pid))
             time.sleep(0.05)
 
-    def _health(self):
-        while not self.stop.is_set():
-            t = time.monotonic()
-            try:
-                urllib.request.urlopen(self.url + "/health", timeout=30).read()
-                self.health.append((time.monotonic() - t) * 1000)
-            except OSError:
-                self.health.append(float("inf"))
-            time.sleep(0.1)
+    @property
+    def health(self):
+        self.prober.join(timeout=35)
+        return list(self.latencies)
 
 
 def admin(binary, db, *args):
@@ -114,10 +125,10 @@ def send_until_blocked(s, data, deadline):
     return bool(view)
 
 
-def phase(name, pid, url, clients_fn):
+def phase(name, pid, url, clients_fn, manager):
     time.sleep(1.0)
     base = rss_kib(pid)
-    sampler = Sampler(pid, url)
+    sampler = Sampler(pid, url, manager)
     sampler.start()
     t0 = time.monotonic()
     socks = clients_fn(t0 + PHASE_S)
@@ -200,11 +211,12 @@ def main():
         search = {"type": "search", "query": "flood", "limit": 100}
         print(json.dumps({"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                           "bin": a.bin, "cpus": os.cpu_count()}), flush=True)
-        phase(f"history x{n_small}", server.pid, url, ws_flood(history, n_small))
-        phase(f"history x{n_big}", server.pid, url, ws_flood(history, n_big))
-        phase(f"search x{n_small}", server.pid, url, ws_flood(search, n_small))
-        phase(f"http x{n_http} (4 MB page)", server.pid, url, http_flood)
-        phase("ping flood", server.pid, url, ping_flood)
+        m = multiprocessing.Manager()
+        phase(f"history x{n_small}", server.pid, url, ws_flood(history, n_small), m)
+        phase(f"history x{n_big}", server.pid, url, ws_flood(history, n_big), m)
+        phase(f"search x{n_small}", server.pid, url, ws_flood(search, n_small), m)
+        phase(f"http x{n_http} (4 MB page)", server.pid, url, http_flood, m)
+        phase("ping flood", server.pid, url, ping_flood, m)
         t = time.monotonic()
         server.terminate()
         server.wait(timeout=10)

@@ -175,7 +175,7 @@ fn every_server_frame_is_documented_exactly_as_it_is_sent() {
     ];
     let doc = documented();
     for frame in &frames {
-        let sent: Value = serde_json::from_str(&frame.encode()).expect("json");
+        let sent: Value = serde_json::from_slice(&frame.encode()).expect("json");
         let ty = kind(frame);
         assert_eq!(sent["type"], ty);
         let shown = doc

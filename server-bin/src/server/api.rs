@@ -10,7 +10,7 @@ use tungstenite::protocol::Role;
 
 use super::conn::{Phase, Who, finish_writing};
 use super::ctx::{Ctx, Pending, Reply};
-use super::frames::{MessageJson, UserJson, messages_json};
+use super::frames::{MessageJson, UserJson, messages_json, to_pieces};
 use super::http::{HttpConn, HttpState, Parsed, Request, Response, upgrade_response};
 use super::outbox::Outbox;
 use super::protocol::{Code, Problem, parse_id};
@@ -258,9 +258,8 @@ fn api_history(ctx: &mut Ctx, room: &str, req: &Request) -> Result<Response, Pro
         .engine
         .messages_before(user.id, room, before, limit)
         .map_err(Problem::from)?;
-    let body = serde_json::to_vec(&messages_json(&page))
-        .map_err(|e| Problem::new(Code::Internal, e.to_string()))?;
-    Ok(Response::typed(200, "application/json", body))
+    let body = to_pieces(&messages_json(&page));
+    Ok(Response::pieces(200, "application/json", body))
 }
 
 /// Puts off a request that may be large to a later loop iteration.

@@ -25,7 +25,7 @@ use super::worker::Worker;
 /// Work one loop iteration does before it puts off reading more requests to the next one,
 /// so that cheap requests (`/health`, `/metrics`, posts) never wait behind many large
 /// replies being built.
-const SLICE: Duration = Duration::from_millis(10);
+const SLICE: Duration = Duration::from_millis(5);
 
 /// Who waits for a pipeline ticket.
 pub struct Pending {

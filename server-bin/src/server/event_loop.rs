@@ -186,7 +186,9 @@ impl Server {
             self.ctx.metrics.refused += 1;
             let p = Problem::new(Code::Overloaded, "too many connections");
             let (head, body) = Response::problem(&p).encode();
-            let _ = io::Write::write_all(&mut stream, &[head, body].concat());
+            let mut bytes = head.to_vec();
+            body.iter().for_each(|b| bytes.extend_from_slice(b));
+            let _ = io::Write::write_all(&mut stream, &bytes);
             return;
         }
         let _ = stream.set_nodelay(true);
@@ -235,13 +237,15 @@ impl Server {
         });
     }
 
-    /// Resumes connections whose requests were put off, oldest first; at least one per
-    /// iteration, more while the slice lasts.
+    /// Resumes connections whose requests were put off, oldest first: at least one per
+    /// iteration, more while the iteration's slice lasts.
     fn run_deferred(&mut self) {
         let mut list = std::mem::take(&mut self.ctx.deferred).into_iter();
         if let Some(first) = list.next() {
+            let slice_start = self.ctx.slice_start;
             self.ctx.slice_start = Instant::now();
             self.resume(first);
+            self.ctx.slice_start = slice_start;
         }
         for who in list.by_ref() {
             if self.ctx.out_of_slice() {

@@ -9,6 +9,8 @@ use ember_engine::{Event, Message, RoomSummary, User};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use super::outbox::Pieces;
+
 /// The `ref` a client may attach to any frame: echoed verbatim in the reply.
 pub type Ref = Option<Value>;
 
@@ -236,18 +238,36 @@ impl<'a> ServerFrame<'a> {
     }
 
     /// The frame as JSON text.
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_else(|e| {
             log::error!("cannot encode a frame: {e}");
-            String::new()
+            Vec::new()
         })
+    }
+
+    /// The frame as JSON text in pieces of [`PIECE`](super::outbox::PIECE) bytes, each
+    /// freed once written (a page of large messages is several MB).
+    pub fn encode_pieces(&self) -> Vec<bytes::Bytes> {
+        to_pieces(self)
+    }
+}
+
+/// `value` as JSON in pieces of [`PIECE`](super::outbox::PIECE) bytes.
+pub fn to_pieces(value: &impl Serialize) -> Vec<bytes::Bytes> {
+    let mut out = Pieces::default();
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out.finish(),
+        Err(e) => {
+            log::error!("cannot encode a frame: {e}");
+            Vec::new()
+        }
     }
 }
 
 /// Encodes a room event as frame bytes; empty for events that have no frame.
 pub fn encode_event(event: &Event) -> Vec<u8> {
     ServerFrame::from_event(event)
-        .map(|f| f.encode().into_bytes())
+        .map(|f| f.encode())
         .unwrap_or_default()
 }
 

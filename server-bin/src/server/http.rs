@@ -58,8 +58,8 @@ pub struct Response {
     pub status: u16,
     /// Content type of the body.
     pub content_type: &'static str,
-    /// The body.
-    pub body: Vec<u8>,
+    /// The body, in pieces.
+    pub body: Vec<Bytes>,
     /// For `405`: the methods the resource allows.
     pub allow: Option<&'static str>,
     /// Answering `HEAD`: the headers of the body, without it.
@@ -77,9 +77,17 @@ impl Response {
         Self {
             status,
             content_type,
-            body: body.into(),
+            body: vec![Bytes::from(body.into())],
             allow: None,
             head_only: false,
+        }
+    }
+
+    /// A response whose body was built in pieces ([`super::frames::to_pieces`]).
+    pub fn pieces(status: u16, content_type: &'static str, body: Vec<Bytes>) -> Self {
+        Self {
+            body,
+            ..Self::typed(status, content_type, Vec::new())
         }
     }
 
@@ -98,8 +106,8 @@ impl Response {
         }
     }
 
-    /// The head and the body on the wire (the connection closes after it).
-    pub fn encode(self) -> (Bytes, Bytes) {
+    /// The head and the body's pieces on the wire (the connection closes after it).
+    pub fn encode(self) -> (Bytes, Vec<Bytes>) {
         let allow = self
             .allow
             .map(|a| format!("Allow: {a}\r\n"))
@@ -110,12 +118,12 @@ impl Response {
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len()
+            self.body.iter().map(Bytes::len).sum::<usize>()
         );
         let body = if self.head_only {
-            Bytes::new()
+            Vec::new()
         } else {
-            Bytes::from(self.body)
+            self.body
         };
         (Bytes::from(head), body)
     }
@@ -199,7 +207,9 @@ impl HttpConn {
     pub fn respond(&mut self, resp: Response, state: HttpState) {
         let (head, body) = resp.encode();
         self.out.push(head, true);
-        self.out.push(body, false);
+        for piece in body {
+            self.out.push(piece, false);
+        }
         self.state = state;
     }
 

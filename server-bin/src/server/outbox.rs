@@ -12,9 +12,65 @@ use bytes::Bytes;
 
 /// Most slices handed to one vectored write.
 const MAX_SLICES: usize = 64;
+/// Size of the pieces a large reply is built in: each is freed as soon as it is written.
+pub const PIECE: usize = 64 * 1024;
 
-/// The total of every connection's queued output, in bytes. Cheap to clone; all clones
-/// share one count.
+/// Builds a large output (a page of messages) in separate pieces of [`PIECE`] bytes, so
+/// the memory of what a client has read is given back while the rest waits.
+#[derive(Default)]
+pub struct Pieces {
+    done: Vec<Bytes>,
+    current: Vec<u8>,
+    len: usize,
+}
+
+impl Pieces {
+    /// The pieces, in order.
+    pub fn finish(mut self) -> Vec<Bytes> {
+        if !self.current.is_empty() {
+            self.done.push(Bytes::from(self.current));
+        }
+        self.done
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Write for Pieces {
+    fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len();
+        self.len += n;
+        while !buf.is_empty() {
+            if self.current.capacity() == 0 {
+                self.current.reserve_exact(PIECE);
+            }
+            let room = PIECE - self.current.len();
+            let take = room.min(buf.len());
+            self.current.extend_from_slice(&buf[..take]);
+            buf = &buf[take..];
+            if self.current.len() == PIECE {
+                self.done
+                    .push(Bytes::from(std::mem::take(&mut self.current)));
+            }
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The total memory held by every connection's queued output, in bytes (a piece partly
+/// written counts whole until it is done). Cheap to clone; all clones share one count.
 #[derive(Clone, Debug, Default)]
 pub struct OutputGauge(Arc<AtomicUsize>);
 
@@ -114,7 +170,6 @@ impl Outbox {
 
     fn consume(&mut self, mut n: usize) {
         self.queued -= n;
-        self.gauge.sub(n);
         self.written += n as u64;
         while n > 0 {
             let Some(front) = self.chunks.front() else {
@@ -126,6 +181,7 @@ impl Outbox {
                 return;
             }
             n -= left;
+            self.gauge.sub(front.bytes.len());
             self.front_written = 0;
             self.chunks.pop_front();
         }
@@ -152,7 +208,7 @@ impl Outbox {
 
 impl Drop for Outbox {
     fn drop(&mut self) {
-        self.gauge.sub(self.queued);
+        self.gauge.sub(self.queued + self.front_written);
     }
 }
 
@@ -195,13 +251,26 @@ mod tests {
             room: 3,
         };
         a.write_to(&mut sock).expect("write");
-        assert_eq!((a.len(), gauge.total()), (2, 8));
+        // A piece partly written is still held whole.
+        assert_eq!((a.len(), gauge.total()), (2, 11));
         drop(b);
-        assert_eq!(gauge.total(), 2);
+        assert_eq!(gauge.total(), 5);
         sock.room = 100;
         a.write_to(&mut sock).expect("write");
         assert_eq!(sock.got, b"hello");
         assert_eq!((a.len(), a.written(), gauge.total()), (0, 5, 0));
+    }
+
+    #[test]
+    fn pieces_split_a_large_output_and_keep_its_bytes() {
+        let mut p = Pieces::default();
+        let data: Vec<u8> = (0..PIECE * 2 + 10).map(|i| i as u8).collect();
+        p.write_all(&data[..100]).expect("write");
+        p.write_all(&data[100..]).expect("write");
+        assert_eq!(p.len(), data.len());
+        let pieces = p.finish();
+        assert_eq!(pieces.len(), 3);
+        assert_eq!(pieces.concat(), data);
     }
 
     #[test]

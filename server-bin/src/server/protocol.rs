@@ -214,7 +214,7 @@ mod tests {
         let p = Problem::from(Error::RateLimited {
             retry_after: std::time::Duration::from_millis(120),
         });
-        let f: Value = serde_json::from_str(&p.frame(&Some(json!(1))).encode()).expect("json");
+        let f: Value = serde_json::from_slice(&p.frame(&Some(json!(1))).encode()).expect("json");
         assert_eq!(f["code"], "rate_limited");
         assert_eq!(f["retry_after_ms"], 120);
         assert_eq!(f["ref"], 1);

@@ -91,7 +91,22 @@ impl WsConn {
     /// Queues a typed frame. Always queued whole, even past the budget; false when the
     /// connection is closing or gone.
     pub fn send_frame(&mut self, frame: &ServerFrame<'_>) -> bool {
-        self.send_text(Bytes::from(frame.encode()))
+        self.send_pieces(frame.encode_pieces())
+    }
+
+    /// Queues one text frame whose payload comes in pieces.
+    pub fn send_pieces(&mut self, pieces: Vec<Bytes>) -> bool {
+        let len = pieces.iter().map(Bytes::len).sum::<usize>();
+        if !self.push_header(OpCode::Data(Data::Text), len) {
+            return false;
+        }
+        if let Some(t) = self.sock.tracked() {
+            for p in pieces {
+                t.out.push(p, false);
+            }
+        }
+        self.update_stall();
+        true
     }
 
     /// Queues a text frame whose payload is already encoded (shared by subscribers).
@@ -105,6 +120,18 @@ impl WsConn {
     }
 
     fn send_raw(&mut self, opcode: OpCode, payload: Bytes) -> bool {
+        if !self.push_header(opcode, payload.len()) {
+            return false;
+        }
+        if let Some(t) = self.sock.tracked() {
+            t.out.push(payload, false);
+        }
+        self.update_stall();
+        true
+    }
+
+    /// Queues the header of a frame of `len` payload bytes; false when closing or gone.
+    fn push_header(&mut self, opcode: OpCode, len: usize) -> bool {
         if self.closing {
             return false;
         }
@@ -116,13 +143,11 @@ impl WsConn {
             ..FrameHeader::default()
         };
         let mut head = Vec::with_capacity(10);
-        if header.format(payload.len() as u64, &mut head).is_err() {
+        if header.format(len as u64, &mut head).is_err() {
             return false;
         }
         t.out.push(Bytes::from(head), true);
-        t.out.push(payload, false);
         self.last_used = Instant::now();
-        self.update_stall();
         true
     }
 
