@@ -36,6 +36,8 @@ const TICK_EVERY: Duration = Duration::from_millis(200);
 const TRIM_AFTER_PARKED: usize = 64;
 /// ...at most this often.
 const TRIM_EVERY: Duration = Duration::from_secs(5);
+/// Free memory is also given back once this much queued output was released.
+const TRIM_AFTER_RELEASED: usize = 64 * 1024 * 1024;
 /// How long the shutdown waits for acknowledgements and then for closes.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -48,6 +50,8 @@ pub struct Server {
     next_id: u64,
     ctx: Ctx,
     last_trim: Instant,
+    /// The most output queued since memory was last given back.
+    output_peak: usize,
     shutdown: Arc<AtomicBool>,
     local_addr: SocketAddr,
 }
@@ -69,6 +73,7 @@ impl Server {
             conns: Slab::default(),
             next_id: 1,
             last_trim: Instant::now(),
+            output_peak: 0,
             shutdown: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -214,6 +219,8 @@ impl Server {
         }
         self.ctx.metrics.accepted += 1;
         self.ctx.metrics.connections = self.conns.len() as u64;
+        // The request usually arrives with the connection: serve it now, not a poll later.
+        self.on_ready(i, true);
     }
 
     fn on_ready(&mut self, i: usize, readable: bool) {
@@ -351,8 +358,13 @@ impl Server {
                 other => other,
             });
         }
-        if self.ctx.parked_since_trim >= TRIM_AFTER_PARKED && now - self.last_trim > TRIM_EVERY {
+        let queued = self.ctx.output.total();
+        self.output_peak = self.output_peak.max(queued);
+        let parked = self.ctx.parked_since_trim >= TRIM_AFTER_PARKED;
+        let released = self.output_peak - queued >= TRIM_AFTER_RELEASED;
+        if (parked || released) && now - self.last_trim > TRIM_EVERY {
             self.ctx.parked_since_trim = 0;
+            self.output_peak = queued;
             self.last_trim = now;
             give_back_free_memory();
         }
