@@ -11,7 +11,7 @@ Floods (a room holding 100 messages of 10,000 characters, ~40 KB each):
   search x500           the same with {"type":"search","query":"flood","limit":100}
   http x200             200 clients GET /api/rooms/{id}/messages?limit=100 (~4 MB), never read
   pings                 one WebSocket sends pings for 8 s and never reads
-Each phase lasts 8 s (past the 5 s stall timeout), then its clients leave and the RSS is
+then SIGTERM during a history x3000 flood (time to exit). Each phase lasts 8 s (past the 5 s stall timeout), then its clients leave and the RSS is
 sampled again 3 s later. Standard library only.
 """
 
@@ -217,11 +217,16 @@ def main():
         phase(f"search x{n_small}", server.pid, url, ws_flood(search, n_small), m)
         phase(f"http x{n_http} (4 MB page)", server.pid, url, http_flood, m)
         phase("ping flood", server.pid, url, ping_flood, m)
+        # SIGTERM in the middle of a flood.
+        flooder = ws_flood(history, n_big)(time.monotonic() + 2.0)
+        time.sleep(1.0)
         t = time.monotonic()
         server.terminate()
         server.wait(timeout=10)
-        print(json.dumps({"sigterm_exit_s": round(time.monotonic() - t, 2),
+        print(json.dumps({"sigterm_during_flood_exit_s": round(time.monotonic() - t, 2),
                           "code": server.returncode}), flush=True)
+        for s in flooder:
+            s.close()
     finally:
         if server.poll() is None:
             server.kill()

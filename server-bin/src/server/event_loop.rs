@@ -38,8 +38,10 @@ const TRIM_AFTER_PARKED: usize = 64;
 const TRIM_EVERY: Duration = Duration::from_secs(5);
 /// Free memory is also given back once this much queued output was released.
 const TRIM_AFTER_RELEASED: usize = 64 * 1024 * 1024;
-/// How long the shutdown waits for acknowledgements and then for closes.
+/// How long the shutdown waits for acknowledgements...
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// ...and then for close frames and responses to leave.
+const SHUTDOWN_CLOSE: Duration = Duration::from_secs(1);
 
 /// A bound server, ready to [`Server::run`].
 pub struct Server {
@@ -52,6 +54,8 @@ pub struct Server {
     last_trim: Instant,
     /// The most output queued since memory was last given back.
     output_peak: usize,
+    /// When the shutdown started closing connections.
+    closing_since: Option<Instant>,
     shutdown: Arc<AtomicBool>,
     local_addr: SocketAddr,
 }
@@ -74,6 +78,7 @@ impl Server {
             next_id: 1,
             last_trim: Instant::now(),
             output_peak: 0,
+            closing_since: None,
             shutdown: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -378,19 +383,28 @@ impl Server {
         self.ctx.stopping = Some(now);
     }
 
-    /// One step of the shutdown; true when it is complete.
+    /// One step of the shutdown; true when it is complete: once the writes received are
+    /// acknowledged, every WebSocket gets a 1001 close frame, and connections whose last
+    /// byte is out are dropped; whatever is left after [`SHUTDOWN_CLOSE`] is dropped too.
     fn shutdown_step(&mut self, now: Instant, since: Instant) -> bool {
         let acks_done = self.ctx.tickets.is_empty() || now - since > SHUTDOWN_GRACE;
-        if acks_done {
-            for who in self.conns.all() {
-                self.step(who, |_, _, phase| match phase {
-                    Phase::Http(h) if h.state == HttpState::Reading => Phase::Done,
-                    other => other,
-                });
-                self.with_ws(who, |_, w| session::close_for_shutdown(w));
-            }
+        if !acks_done {
+            return false;
         }
-        self.conns.is_empty() || now - since > 2 * SHUTDOWN_GRACE
+        let closing_since = *self.closing_since.get_or_insert(now);
+        for who in self.conns.all() {
+            self.with_ws(who, |_, w| session::close_for_shutdown(w));
+            self.step(who, |_, _, phase| match phase {
+                Phase::Http(h) if h.state == HttpState::Reading => Phase::Done,
+                Phase::Draining { mut stream, .. } => {
+                    // Read what the peer sent so closing sends a FIN, not a reset.
+                    discard(&mut stream);
+                    Phase::Done
+                }
+                other => other,
+            });
+        }
+        self.conns.is_empty() || now - closing_since > SHUTDOWN_CLOSE
     }
 }
 

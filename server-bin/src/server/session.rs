@@ -324,9 +324,11 @@ fn close_slow(ctx: &mut Ctx, w: &mut WsConn, reason: &str) {
     w.start_close(CloseCode::Policy, reason, true);
 }
 
-/// Closes every WebSocket with 1001, after what is already queued.
+/// Closes a WebSocket with 1001 for the shutdown: after what is already queued, unless the
+/// client is not reading (over budget), whose unsent frames are dropped.
 pub fn close_for_shutdown(w: &mut WsConn) {
-    w.start_close(CloseCode::Away, "server shutting down", false);
+    let discard = w.over_budget();
+    w.start_close(CloseCode::Away, "server shutting down", discard);
 }
 
 /// Where a connection goes after being worked on: stays (maybe parked), drains after its
