@@ -275,8 +275,12 @@ pub fn new_id() -> String {
 
 /// Shrinks a socket's receive buffer (no autotuning), to play a slow reader.
 pub fn small_receive_buffer(stream: &TcpStream) {
+    receive_buffer(stream, 4096);
+}
+
+/// Sets a socket's receive buffer (e.g. larger again, to read a backlog quickly).
+pub fn receive_buffer(stream: &TcpStream, size: libc::c_int) {
     use std::os::fd::AsRawFd;
-    let size: libc::c_int = 4096;
     // SAFETY: valid fd and a c_int option value that outlives the call.
     let rc = unsafe {
         libc::setsockopt(
