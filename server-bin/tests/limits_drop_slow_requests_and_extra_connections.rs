@@ -30,8 +30,10 @@ fn connections_beyond_the_cap_get_503() {
     let server = Server::start(&f, &["--max-connections", "2"]);
     let _a = server.ws(&f.token("ann"));
     let _b = server.ws(&f.token("bob"));
-    let (status, _) = http(server.addr, "GET", "/health", &[], b"");
+    let (status, body) = http(server.addr, "GET", "/health", &[], b"");
     assert_eq!(status, 503);
+    let error: serde_json::Value = serde_json::from_str(&body).expect("a JSON error body");
+    assert_eq!(error["error"]["code"], "overloaded");
     drop(_a);
     let ok = common::eventually(5, || http(server.addr, "GET", "/health", &[], b"").0 == 200);
     assert!(ok, "a freed slot is reused");

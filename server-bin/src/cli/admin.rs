@@ -100,6 +100,16 @@ pub enum TokenCommand {
         /// The user's login.
         login: String,
     },
+    /// End one session (its sockets on a running server close within a second).
+    Revoke {
+        /// The token.
+        token: String,
+    },
+    /// End every session of a user; prints how many there were.
+    RevokeAll {
+        /// The user's login.
+        login: String,
+    },
 }
 
 type Out = Result<(), String>;
@@ -246,10 +256,18 @@ fn add_bot(engine: &Engine, name: &str, webhook: Option<&str>, rooms: &[String])
 
 /// Runs a `token` command.
 pub fn token(engine: &Engine, cmd: &TokenCommand) -> Out {
-    let TokenCommand::Create { login } = cmd;
-    let user = engine.user_by_login(login).map_err(err)?;
-    let session = engine.create_session(user.id).map_err(err)?;
-    println!("{}", session.token);
+    match cmd {
+        TokenCommand::Create { login } => {
+            let user = engine.user_by_login(login).map_err(err)?;
+            let session = engine.create_session(user.id).map_err(err)?;
+            println!("{}", session.token);
+        }
+        TokenCommand::Revoke { token } => engine.revoke_session(token).map_err(err)?,
+        TokenCommand::RevokeAll { login } => {
+            let user = engine.user_by_login(login).map_err(err)?;
+            println!("{}", engine.revoke_all_sessions(user.id).map_err(err)?);
+        }
+    }
     Ok(())
 }
 

@@ -62,9 +62,14 @@ pub struct ServeArgs {
     /// Read buffer per WebSocket, bytes.
     #[arg(long, default_value_t = 4096, env = "EMBER_READ_BUFFER")]
     pub read_buffer: usize,
-    /// Most bytes queued for one WebSocket before it counts as slow.
+    /// Output budget per connection, bytes: past it the server stops reading the
+    /// connection's requests until its output drains (one reply may exceed it).
     #[arg(long, default_value_t = 256 * 1024, env = "EMBER_MAX_WRITE_BUFFER")]
     pub max_write_buffer: usize,
+    /// Most bytes queued for all connections together: past it, history, search, replays
+    /// and message pages are refused with `overloaded`.
+    #[arg(long, default_value_t = 512 * 1024 * 1024, env = "EMBER_MAX_OUTPUT")]
+    pub max_output: usize,
     /// An HTTP request or upgrade must complete within this many ms.
     #[arg(
         long,

@@ -39,7 +39,8 @@ fn run(engine: &Engine, args: &ServeArgs, on_ready: impl FnOnce(&str)) -> Result
         idle_timeout: Duration::from_millis(args.idle_timeout_ms.max(1)),
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         read_buffer: args.read_buffer.max(256),
-        max_write_buffer: args.max_write_buffer.max(16 * 1024),
+        max_write_buffer: args.max_write_buffer.max(1024),
+        max_output: args.max_output,
         stall_timeout: Duration::from_millis(args.stall_timeout_ms),
         socket_send_buffer: args.socket_send_buffer,
         ..Config::new(args.listen)

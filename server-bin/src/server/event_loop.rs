@@ -1,29 +1,26 @@
-//! The event loop: one thread, mio readiness, non-blocking sockets. Engine news arrives
-//! through channels plus the `mio::Waker`: pipeline completions (the writer thread calls the
-//! waker after each commit), worker answers, and connections whose subscriptions have
-//! events ([`super::ready`]).
+//! The event loop: one thread, mio readiness, non-blocking sockets. It owns the sockets
+//! (the slab of connections) and the shared state ([`Ctx`]) side by side, and hands each
+//! handler the one connection it works on plus `&mut Ctx`. Engine news arrives through
+//! channels plus the `mio::Waker`: pipeline completions (the writer thread calls the waker
+//! after each commit), worker answers, and connections whose subscriptions have events
+//! ([`super::ready`]).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use ember_engine::{Engine, Pipeline};
+use ember_engine::{Completion, Engine};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
-use tungstenite::protocol::WebSocketConfig;
-use tungstenite::protocol::frame::coding::CloseCode;
 
-use super::conn::{Conn, Phase, Slab};
-use super::http::{HttpConn, Response};
-use super::metrics::Metrics;
-use super::ready::Ready;
-use super::users::Users;
-use super::worker::{Who, Worker};
-use super::ws::Pending;
-use super::{Config, ShutdownHandle};
+use super::conn::{Conn, Phase, Slab, Who, discard};
+use super::ctx::{Ctx, Reply};
+use super::http::{HttpConn, HttpState, Response};
+use super::protocol::{Code, Problem};
+use super::ws_conn::WsConn;
+use super::{Config, ShutdownHandle, api, session};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -39,34 +36,26 @@ const TICK_EVERY: Duration = Duration::from_millis(200);
 const TRIM_AFTER_PARKED: usize = 64;
 /// ...at most this often.
 const TRIM_EVERY: Duration = Duration::from_secs(5);
-/// How long the shutdown waits for acknowledgements and then for closes.
+/// Free memory is also given back once this much queued output was released.
+const TRIM_AFTER_RELEASED: usize = 64 * 1024 * 1024;
+/// How long the shutdown waits for acknowledgements...
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// ...and then for close frames and responses to leave.
+const SHUTDOWN_CLOSE: Duration = Duration::from_secs(1);
 
 /// A bound server, ready to [`Server::run`].
 pub struct Server {
-    pub(crate) poll: Poll,
-    pub(crate) listener: Option<TcpListener>,
-    pub(crate) waker: Arc<Waker>,
-    pub(crate) engine: Engine,
-    pub(crate) pipeline: Pipeline,
-    pub(crate) conns: Slab,
-    pub(crate) next_id: u64,
-    pub(crate) users: Users,
-    /// Pipeline tickets and who waits for them.
-    pub(crate) tickets: HashMap<u64, Pending>,
-    pub(crate) ready: Arc<Ready>,
-    pub(crate) worker: Worker,
-    _webhooks: super::webhooks::Webhooks,
-    pub(crate) metrics: Metrics,
-    pub(crate) config: Config,
-    /// tungstenite's settings, shared by every WebSocket for the life of the process.
-    pub(crate) ws_config: &'static WebSocketConfig,
-    pub(crate) started: Instant,
-    pub(crate) epoch: String,
-    pub(crate) stopping: Option<Instant>,
-    /// Connections parked since memory was last given back to the system.
-    pub(crate) parked_since_trim: usize,
+    poll: Poll,
+    listener: Option<TcpListener>,
+    waker: Arc<Waker>,
+    conns: Slab,
+    next_id: u64,
+    ctx: Ctx,
     last_trim: Instant,
+    /// The most output queued since memory was last given back.
+    output_peak: usize,
+    /// When the shutdown started closing connections.
+    closing_since: Option<Instant>,
     shutdown: Arc<AtomicBool>,
     local_addr: SocketAddr,
 }
@@ -79,32 +68,17 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let notify = waker.clone();
-        let pipeline = engine.pipeline().with_notify(move || {
-            let _ = notify.wake();
-        });
         Ok(Server {
             local_addr: listener.local_addr()?,
-            ready: Ready::new(waker.clone()),
-            worker: Worker::start(engine.clone(), waker.clone())?,
-            _webhooks: super::webhooks::Webhooks::start(engine.clone())?,
-            epoch: engine.epoch().to_string(),
-            users: Users::default(),
+            ctx: Ctx::new(engine, config, &waker)?,
             poll,
             listener: Some(listener),
             waker,
-            engine,
-            pipeline,
             conns: Slab::default(),
             next_id: 1,
-            tickets: HashMap::new(),
-            metrics: Metrics::default(),
-            ws_config: Box::leak(Box::new(ws_config(&config))),
-            config,
-            started: Instant::now(),
-            stopping: None,
-            parked_since_trim: 0,
             last_trim: Instant::now(),
+            output_peak: 0,
+            closing_since: None,
             shutdown: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -128,22 +102,26 @@ impl Server {
         let (mut last_sweep, mut last_user_sweep, mut last_tick) =
             (Instant::now(), Instant::now(), Instant::now());
         loop {
-            match self.poll.poll(&mut events, Some(Duration::from_millis(50))) {
+            let wait = if self.ctx.deferred.is_empty() { 50 } else { 0 };
+            match self
+                .poll
+                .poll(&mut events, Some(Duration::from_millis(wait)))
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             let woke = Instant::now();
+            self.ctx.slice_start = woke;
             for event in &events {
                 match event.token() {
                     LISTENER => self.accept_all(),
                     WAKER => {}
-                    Token(t) => {
-                        self.on_ready(t - FIRST_CONN, event.is_readable(), event.is_writable())
-                    }
+                    Token(t) => self.on_ready(t - FIRST_CONN, event.is_readable()),
                 }
             }
             self.on_wake();
+            self.run_deferred();
             let now = Instant::now();
             if now - last_sweep >= SWEEP_EVERY {
                 last_sweep = now;
@@ -157,16 +135,42 @@ impl Server {
                 last_tick = now;
                 self.tick(now);
             }
-            self.metrics.observe_iteration(woke.elapsed());
-            if self.shutdown.load(Ordering::SeqCst) && self.stopping.is_none() {
+            self.ctx.metrics.observe_iteration(woke.elapsed());
+            if self.shutdown.load(Ordering::SeqCst) && self.ctx.stopping.is_none() {
                 self.begin_shutdown(now);
             }
-            if let Some(since) = self.stopping {
+            if let Some(since) = self.ctx.stopping {
                 if self.shutdown_step(now, since) {
                     return Ok(());
                 }
             }
         }
+    }
+
+    /// Runs `f` on connection `who`'s phase and stores the phase it returns; frees the
+    /// slot when that is [`Phase::Done`]. The connection stays in its slot throughout.
+    fn step(&mut self, who: Who, f: impl FnOnce(&mut Ctx, Who, Phase) -> Phase) {
+        let Some(conn) = self.conns.find(who) else {
+            return;
+        };
+        let phase = std::mem::replace(&mut conn.phase, Phase::Done);
+        conn.phase = f(&mut self.ctx, who, phase);
+        if matches!(conn.phase, Phase::Done) {
+            self.conns.remove(who.0);
+            self.ctx.metrics.connections = self.conns.len() as u64;
+        }
+    }
+
+    /// Runs `f` on WebSocket `who`, then writes, reads and delivers as the budget allows.
+    fn with_ws(&mut self, who: Who, f: impl FnOnce(&mut Ctx, &mut WsConn)) {
+        self.step(who, |ctx, who, phase| match phase {
+            Phase::Ws(mut w) => {
+                f(ctx, &mut w);
+                let alive = session::pump(ctx, who, &mut w, false);
+                session::next_phase(ctx, who, w, alive)
+            }
+            other => other,
+        });
     }
 
     fn accept_all(&mut self) {
@@ -188,150 +192,190 @@ impl Server {
     }
 
     fn admit(&mut self, mut stream: TcpStream) {
-        if self.conns.len() >= self.config.max_connections {
-            self.metrics.refused += 1;
-            let busy = Response::typed(503, "text/plain", "too many connections\n").encode();
-            let _ = io::Write::write(&mut stream, &busy);
+        if self.conns.len() >= self.ctx.config.max_connections {
+            self.ctx.metrics.refused += 1;
+            let p = Problem::new(Code::Overloaded, "too many connections");
+            let (head, body) = Response::problem(&p).encode();
+            let mut bytes = head.to_vec();
+            body.iter().for_each(|b| bytes.extend_from_slice(b));
+            let _ = io::Write::write_all(&mut stream, &bytes);
             return;
         }
         let _ = stream.set_nodelay(true);
-        if let Some(size) = self.config.socket_send_buffer {
+        if let Some(size) = self.ctx.config.socket_send_buffer {
             set_send_buffer(&stream, size);
         }
         let id = self.next_id;
         self.next_id += 1;
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        let conn = Conn {
+        let i = self.conns.insert(Conn {
             id,
             opened: Instant::now(),
             phase: Phase::Done,
-        };
-        let i = self.conns.insert(conn);
-        if let Err(e) = self
-            .poll
-            .registry()
-            .register(&mut stream, Token(i + FIRST_CONN), interest)
-        {
+        });
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let registry = self.poll.registry();
+        if let Err(e) = registry.register(&mut stream, Token(i + FIRST_CONN), interest) {
             log::warn!("cannot register a connection: {e}");
             self.conns.remove(i);
             return;
         }
         if let Some(c) = self.conns.get_mut(i) {
-            c.phase = Phase::Http(HttpConn::new(stream));
+            c.phase = Phase::Http(HttpConn::new(stream, self.ctx.output.clone()));
         }
-        self.metrics.accepted += 1;
+        self.ctx.metrics.accepted += 1;
+        self.ctx.metrics.connections = self.conns.len() as u64;
+        // The request usually arrives with the connection: serve it now, not a poll later.
+        self.on_ready(i, true);
     }
 
-    fn on_ready(&mut self, i: usize, readable: bool, writable: bool) {
-        let Some(mut conn) = self.conns.take(i) else {
+    fn on_ready(&mut self, i: usize, readable: bool) {
+        let Some(id) = self.conns.get_mut(i).map(|c| c.id) else {
             return;
         };
-        let who = (i, conn.id);
-        let phase = std::mem::replace(&mut conn.phase, Phase::Done);
-        conn.phase = match phase {
-            Phase::Http(h) => self.on_http(who, h, readable),
+        self.step((i, id), |ctx, who, phase| match phase {
+            Phase::Http(h) => api::on_ready(ctx, who, h),
             Phase::Ws(mut w) => {
-                if self.on_ws_ready(who, &mut w, readable, writable) {
-                    self.after_close_check(who, w)
-                } else {
-                    self.end_ws(who, w)
-                }
+                let alive = session::pump(ctx, who, &mut w, readable);
+                session::next_phase(ctx, who, w, alive)
             }
             Phase::Draining { mut stream, until } => {
-                if super::conn::discard(&mut stream) {
+                if discard(&mut stream) {
                     Phase::Done
                 } else {
                     Phase::Draining { stream, until }
                 }
             }
             Phase::Done => Phase::Done,
-        };
-        self.settle(i, conn);
+        });
     }
 
-    /// Puts a connection back, or frees its slot when it is finished.
-    pub(crate) fn settle(&mut self, i: usize, conn: Conn) {
-        if matches!(conn.phase, Phase::Done) {
-            self.conns.release(i);
-        } else {
-            self.conns.put_back(i, conn);
+    /// Resumes connections whose requests were put off, oldest first: at least one per
+    /// iteration, more while the iteration's slice lasts.
+    fn run_deferred(&mut self) {
+        let mut list = std::mem::take(&mut self.ctx.deferred).into_iter();
+        if let Some(first) = list.next() {
+            let slice_start = self.ctx.slice_start;
+            self.ctx.slice_start = Instant::now();
+            self.resume(first);
+            self.ctx.slice_start = slice_start;
         }
+        for who in list.by_ref() {
+            if self.ctx.out_of_slice() {
+                self.ctx.deferred.push(who);
+                continue;
+            }
+            self.resume(who);
+        }
+    }
+
+    fn resume(&mut self, who: Who) {
+        self.step(who, |ctx, who, phase| match phase {
+            Phase::Http(h) => api::on_ready(ctx, who, h),
+            Phase::Ws(mut w) => {
+                let alive = session::pump(ctx, who, &mut w, false);
+                session::next_phase(ctx, who, w, alive)
+            }
+            other => other,
+        });
     }
 
     /// Everything that arrives through the waker.
     fn on_wake(&mut self) {
-        while let Ok(c) = self.pipeline.completions().try_recv() {
+        while let Ok(c) = self.ctx.pipeline.completions().try_recv() {
             self.on_completion(c);
         }
-        while let Ok((who, response)) = self.worker.done.try_recv() {
+        while let Ok((who, response)) = self.ctx.worker.done.try_recv() {
             self.answer_http(who, response);
         }
-        for who in self.ready.take() {
-            self.with_ws(who, |s, _, w| s.deliver(w));
+        for who in self.ctx.ready.take() {
+            self.with_ws(who, |_, _| {});
         }
+    }
+
+    /// Answers a committed (or failed) write.
+    fn on_completion(&mut self, c: Completion) {
+        let Some(pending) = self.ctx.tickets.remove(&c.ticket) else {
+            return;
+        };
+        if let Ok(ember_engine::Response::Posted(p)) = &c.result {
+            let m = &mut self.ctx.metrics;
+            m.posts += 1;
+            m.dedup_hits += u64::from(p.duplicate);
+            m.acks.observe(pending.started.elapsed());
+        }
+        match pending.reply {
+            Reply::Http => self.answer_http(pending.who, api::posted_response(c.result)),
+            Reply::Ws => self.with_ws(pending.who, |ctx, w| {
+                session::ack(ctx, w, &c, &pending.reference);
+            }),
+        }
+    }
+
+    /// Delivers a response that was prepared elsewhere (worker, pipeline).
+    fn answer_http(&mut self, who: Who, resp: Response) {
+        self.step(who, |ctx, who, phase| match phase {
+            Phase::Http(h) => api::respond(ctx, who, h, resp),
+            other => other,
+        });
     }
 
     fn sweep_all(&mut self) {
-        for i in self.conns.indices() {
-            let Some(id) = self.conns.get_mut(i).map(|c| c.id) else {
-                continue;
-            };
-            self.with_ws((i, id), |s, _, w| s.deliver(w));
+        for who in self.conns.all() {
+            self.with_ws(who, |_, _| {});
         }
     }
 
-    /// Runs `f` on a live WebSocket connection; drops the connection when `f` says it died.
-    pub(crate) fn with_ws(
-        &mut self,
-        who: Who,
-        f: impl FnOnce(&mut Self, Who, &mut super::conn::WsConn) -> bool,
-    ) {
-        let (i, id) = who;
-        if !self
-            .conns
-            .get_mut(i)
-            .is_some_and(|c| c.id == id && matches!(c.phase, Phase::Ws(_)))
-        {
-            return;
+    /// Forwards the user-level events that arrived since the last sweep.
+    fn sweep_users(&mut self) {
+        let swept = self.ctx.users.sweep(&self.ctx.engine);
+        for (conns, access) in swept.access {
+            for who in conns {
+                self.with_ws(who, |ctx, w| session::check_access(ctx, w, access));
+            }
         }
-        let Some(mut conn) = self.conns.take(i) else {
-            return;
-        };
-        if let Phase::Ws(mut w) = std::mem::replace(&mut conn.phase, Phase::Done) {
-            conn.phase = if f(self, who, &mut w) && w.flush() {
-                self.after_close_check(who, w)
-            } else {
-                self.end_ws(who, w)
-            };
+        for (conns, notes) in swept.notes {
+            for who in conns {
+                self.with_ws(who, |ctx, w| {
+                    for n in &notes {
+                        let skip = n
+                            .skip_subscribers_of
+                            .is_some_and(|r| w.subs.iter().any(|sub| sub.room == r));
+                        if !skip && w.send_text(n.frame.clone()) {
+                            ctx.metrics.frames_out += 1;
+                        }
+                    }
+                });
+            }
         }
-        self.settle(i, conn);
     }
 
     fn tick(&mut self, now: Instant) {
-        for i in self.conns.indices() {
-            let Some(mut conn) = self.conns.take(i) else {
+        for who in self.conns.all() {
+            let Some(opened) = self.conns.find(who).map(|c| c.opened) else {
                 continue;
             };
-            let who = (i, conn.id);
-            let phase = std::mem::replace(&mut conn.phase, Phase::Done);
-            conn.phase = match phase {
+            self.step(who, |ctx, who, phase| match phase {
                 Phase::Http(h) => {
-                    let waiting = matches!(h.state, super::http::HttpState::Waiting);
-                    if !waiting && now - conn.opened > self.config.request_timeout {
-                        self.metrics.timed_out += 1;
+                    let waiting = h.state == HttpState::Waiting;
+                    if !waiting && now - opened > ctx.config.request_timeout {
+                        ctx.metrics.timed_out += 1;
                         Phase::Done
                     } else {
                         Phase::Http(h)
                     }
                 }
-                Phase::Ws(w) => self.tick_ws(who, w, now),
+                Phase::Ws(w) => session::tick(ctx, who, w, now),
                 Phase::Draining { until, .. } if now >= until => Phase::Done,
                 other => other,
-            };
-            self.settle(i, conn);
+            });
         }
-        if self.parked_since_trim >= TRIM_AFTER_PARKED && now - self.last_trim > TRIM_EVERY {
-            self.parked_since_trim = 0;
+        let queued = self.ctx.output.total();
+        self.output_peak = self.output_peak.max(queued);
+        let parked = self.ctx.parked_since_trim >= TRIM_AFTER_PARKED;
+        let released = self.output_peak - queued >= TRIM_AFTER_RELEASED;
+        if (parked || released) && now - self.last_trim > TRIM_EVERY {
+            self.ctx.parked_since_trim = 0;
+            self.output_peak = queued;
             self.last_trim = now;
             give_back_free_memory();
         }
@@ -342,44 +386,31 @@ impl Server {
         if let Some(mut l) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut l);
         }
-        self.stopping = Some(now);
+        self.ctx.stopping = Some(now);
     }
 
-    /// One step of the shutdown; true when it is complete.
+    /// One step of the shutdown; true when it is complete: once the writes received are
+    /// acknowledged, every WebSocket gets a 1001 close frame, and connections whose last
+    /// byte is out are dropped; whatever is left after [`SHUTDOWN_CLOSE`] is dropped too.
     fn shutdown_step(&mut self, now: Instant, since: Instant) -> bool {
-        let acks_done = self.tickets.is_empty() || now - since > SHUTDOWN_GRACE;
-        if acks_done {
-            for i in self.conns.indices() {
-                let Some(id) = self.conns.get_mut(i).map(|c| c.id) else {
-                    continue;
-                };
-                self.close_http_idle(i);
-                self.with_ws((i, id), |_, _, w| {
-                    w.start_close(CloseCode::Away, "server shutting down");
-                    true
-                });
-            }
+        let acks_done = self.ctx.tickets.is_empty() || now - since > SHUTDOWN_GRACE;
+        if !acks_done {
+            return false;
         }
-        self.conns.is_empty() || now - since > 2 * SHUTDOWN_GRACE
-    }
-
-    fn close_http_idle(&mut self, i: usize) {
-        let Some(conn) = self.conns.get_mut(i) else {
-            return;
-        };
-        if let Phase::Http(h) = &conn.phase {
-            if h.state == super::http::HttpState::Reading {
-                conn.phase = Phase::Done;
-                if let Some(c) = self.conns.take(i) {
-                    self.settle(i, c);
+        let closing_since = *self.closing_since.get_or_insert(now);
+        for who in self.conns.all() {
+            self.with_ws(who, |_, w| session::close_for_shutdown(w));
+            self.step(who, |_, _, phase| match phase {
+                Phase::Http(h) if h.state == HttpState::Reading => Phase::Done,
+                Phase::Draining { mut stream, .. } => {
+                    // Read what the peer sent so closing sends a FIN, not a reset.
+                    discard(&mut stream);
+                    Phase::Done
                 }
-            }
+                other => other,
+            });
         }
-    }
-
-    /// Open connections (HTTP and WebSocket).
-    pub(crate) fn connection_count(&self) -> usize {
-        self.conns.len()
+        self.conns.is_empty() || now - closing_since > SHUTDOWN_CLOSE
     }
 }
 
@@ -401,16 +432,6 @@ fn set_send_buffer(stream: &TcpStream, size: usize) {
     if rc != 0 {
         log::debug!("SO_SNDBUF: {}", io::Error::last_os_error());
     }
-}
-
-/// tungstenite's settings for a server configuration.
-fn ws_config(c: &Config) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(c.read_buffer)
-        .write_buffer_size(c.read_buffer)
-        .max_write_buffer_size(c.max_write_buffer)
-        .max_message_size(Some(c.max_message))
-        .max_frame_size(Some(c.max_message))
 }
 
 /// Returns the allocator's free pages to the system: parked connections free their buffers

@@ -1,11 +1,14 @@
 //! The HTTP/1.1 side of the port: reading one request with `httparse`, writing one
-//! response, and the WebSocket upgrade answer. Every connection serves one request.
+//! response, and the WebSocket upgrade answer. Every connection serves one request: its
+//! response is queued whole in the connection's [`Outbox`] and nothing more is read.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 
+use bytes::Bytes;
 use mio::net::TcpStream;
 use serde_json::Value;
 
+use super::outbox::{Outbox, OutputGauge};
 use super::protocol::Problem;
 
 /// Largest request head accepted.
@@ -57,8 +60,12 @@ pub struct Response {
     pub status: u16,
     /// Content type of the body.
     pub content_type: &'static str,
-    /// The body.
-    pub body: Vec<u8>,
+    /// The body, in pieces.
+    pub body: Vec<Bytes>,
+    /// For `405`: the methods the resource allows.
+    pub allow: Option<&'static str>,
+    /// Answering `HEAD`: the headers of the body, without it.
+    pub head_only: bool,
     /// Header lines written after the standard ones, each ending in `\r\n`; by default
     /// `Cache-Control: no-store`.
     pub headers: std::borrow::Cow<'static, str>,
@@ -67,12 +74,7 @@ pub struct Response {
 impl Response {
     /// A JSON response.
     pub fn json(status: u16, value: &Value) -> Self {
-        Self {
-            status,
-            content_type: "application/json",
-            body: value.to_string().into_bytes(),
-            headers: NO_STORE.into(),
-        }
+        Self::typed(status, "application/json", value.to_string())
     }
 
     /// A plain text or other typed response.
@@ -80,8 +82,18 @@ impl Response {
         Self {
             status,
             content_type,
-            body: body.into(),
+            body: vec![Bytes::from(body.into())],
+            allow: None,
             headers: NO_STORE.into(),
+            head_only: false,
+        }
+    }
+
+    /// A response whose body was built in pieces ([`super::frames::to_pieces`]).
+    pub fn pieces(status: u16, content_type: &'static str, body: Vec<Bytes>) -> Self {
+        Self {
+            body,
+            ..Self::typed(status, content_type, Vec::new())
         }
     }
 
@@ -90,20 +102,37 @@ impl Response {
         Self::json(p.code.http_status(), &p.http_body())
     }
 
-    /// The bytes on the wire (the connection closes after it).
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\
+    /// `405 Method Not Allowed` naming the methods `allow`ed.
+    pub fn method_not_allowed(allow: &'static str) -> Self {
+        let body = serde_json::json!({"error": {"code": "bad_request",
+            "message": format!("method not allowed; use {allow}")}});
+        Self {
+            allow: Some(allow),
+            ..Self::json(405, &body)
+        }
+    }
+
+    /// The head and the body's pieces on the wire (the connection closes after it).
+    pub fn encode(self) -> (Bytes, Vec<Bytes>) {
+        let allow = self
+            .allow
+            .map(|a| format!("Allow: {a}\r\n"))
+            .unwrap_or_default();
+        let head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{allow}\
              Connection: close\r\n{}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len(),
+            self.body.iter().map(Bytes::len).sum::<usize>(),
             self.headers
-        )
-        .into_bytes();
-        out.extend_from_slice(&self.body);
-        out
+        );
+        let body = if self.head_only {
+            Vec::new()
+        } else {
+            self.body
+        };
+        (Bytes::from(head), body)
     }
 }
 
@@ -127,13 +156,13 @@ pub struct HttpConn {
     /// Bytes received and not yet parsed into a request.
     pub inbuf: Vec<u8>,
     /// The response being written.
-    pub out: Vec<u8>,
-    /// How much of `out` is written.
-    pub written: usize,
+    pub out: Outbox,
     /// Where it is.
     pub state: HttpState,
     /// For [`HttpState::Upgrading`]: who the WebSocket belongs to.
-    pub upgrade: Option<ember_engine::User>,
+    pub upgrade: Option<(ember_engine::User, String)>,
+    /// A request put off to a later loop iteration (see `Ctx::out_of_slice`).
+    pub deferred: Option<Box<Request>>,
 }
 
 /// What reading produced.
@@ -149,15 +178,15 @@ pub enum Parsed {
 }
 
 impl HttpConn {
-    /// A fresh connection.
-    pub fn new(stream: TcpStream) -> Self {
+    /// A fresh connection whose output is counted in `gauge`.
+    pub fn new(stream: TcpStream, gauge: OutputGauge) -> Self {
         Self {
             stream,
             inbuf: Vec::new(),
-            out: Vec::new(),
-            written: 0,
+            out: Outbox::new(gauge),
             state: HttpState::Reading,
             upgrade: None,
+            deferred: None,
         }
     }
 
@@ -181,25 +210,26 @@ impl HttpConn {
         parse(&mut self.inbuf)
     }
 
-    /// Starts writing `bytes`; `state` says what happens once they are out.
-    pub fn respond(&mut self, bytes: Vec<u8>, state: HttpState) {
-        self.out = bytes;
-        self.written = 0;
+    /// Queues `resp` whole; `state` says what happens once it is out.
+    pub fn respond(&mut self, resp: Response, state: HttpState) {
+        let (head, body) = resp.encode();
+        self.out.push(head, true);
+        for piece in body {
+            self.out.push(piece, false);
+        }
+        self.state = state;
+    }
+
+    /// Queues raw bytes (the `101` answer); `state` says what happens once they are out.
+    pub fn respond_raw(&mut self, bytes: Vec<u8>, state: HttpState) {
+        self.out.push(Bytes::from(bytes), true);
         self.state = state;
     }
 
     /// Writes what it can. `Ok(true)` once everything is out.
     pub fn write_out(&mut self) -> io::Result<bool> {
-        while self.written < self.out.len() {
-            match self.stream.write(&self.out[self.written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
+        self.out.write_to(&mut self.stream)?;
+        Ok(self.out.is_empty())
     }
 }
 
@@ -227,17 +257,13 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
             (h.name.to_ascii_lowercase(), value)
         })
         .collect();
-    let length = headers
-        .iter()
-        .find(|(n, _)| n == "content-length")
-        .map(|(_, v)| v.parse::<usize>());
-    let length = match length {
-        None => 0,
-        Some(Ok(n)) if n <= MAX_BODY => n,
-        Some(Ok(_)) => {
+    let length = match content_length(&headers) {
+        Ok(None) => 0,
+        Ok(Some(n)) if n <= MAX_BODY as u64 => n as usize,
+        Ok(Some(_)) => {
             return Parsed::Reject(reject(413, "body too large\n"));
         }
-        Some(Err(_)) => {
+        Err(()) => {
             return Parsed::Reject(reject(400, "bad content-length\n"));
         }
     };
@@ -256,6 +282,23 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
     };
     buf.drain(..head_len + length);
     Parsed::Request(request)
+}
+
+/// The body length the headers announce. Every `Content-Length` must be plain digits and
+/// all must agree (RFC 9110 §8.6); anything else is an error.
+fn content_length(headers: &[(String, String)]) -> Result<Option<u64>, ()> {
+    let mut length = None;
+    for (_, v) in headers.iter().filter(|(n, _)| n == "content-length") {
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(());
+        }
+        let n: u64 = v.parse().map_err(|_| ())?;
+        if length.is_some_and(|l| l != n) {
+            return Err(());
+        }
+        length = Some(n);
+    }
+    Ok(length)
 }
 
 /// The `101` answer to a valid WebSocket upgrade request, or why it is not one.
@@ -374,6 +417,27 @@ mod tests {
         assert!(matches!(parse(&mut buf), Parsed::Partial));
         let mut big = b"POST / HTTP/1.1\r\nContent-Length: 999999\r\n\r\n".to_vec();
         assert!(matches!(parse(&mut big), Parsed::Reject(r) if r.status == 413));
+    }
+
+    #[test]
+    fn content_length_must_be_digits_and_agree() {
+        for bad in [
+            "Content-Length: +5\r\n",
+            "Content-Length: 5\r\nContent-Length: 6\r\n",
+            "Content-Length: 0x5\r\n",
+            "Content-Length: 5, 5\r\n",
+            "Content-Length: \r\n",
+            "Content-Length: 99999999999999999999999\r\n",
+        ] {
+            let mut buf = format!("POST / HTTP/1.1\r\n{bad}\r\nhello").into_bytes();
+            assert!(
+                matches!(parse(&mut buf), Parsed::Reject(r) if r.status == 400),
+                "{bad:?}"
+            );
+        }
+        let mut same =
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello".to_vec();
+        assert!(matches!(parse(&mut same), Parsed::Request(r) if r.body == b"hello"));
     }
 
     #[test]

@@ -45,6 +45,8 @@ impl Histogram {
 /// Everything `/metrics` reports besides the engine's own counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Open connections (HTTP and WebSocket), kept by the loop.
+    pub connections: u64,
     /// Connections accepted since start.
     pub accepted: u64,
     /// Connections refused because the cap was reached.
@@ -63,8 +65,14 @@ pub struct Metrics {
     pub dedup_hits: u64,
     /// Subscriptions the engine detached because the client fell behind.
     pub lagged: u64,
-    /// Connections closed with 1008 because their outbound buffer stayed full.
+    /// Connections closed with 1008 because their output stayed over budget.
     pub slow_closed: u64,
+    /// Connections closed because their session ended or their user was deactivated.
+    pub access_closes: u64,
+    /// Times a WebSocket's reading paused because its output was over budget.
+    pub backpressured: u64,
+    /// Expensive requests refused with `overloaded` because the total output was full.
+    pub overloaded: u64,
     /// Connections dropped for silence or a request that never completed.
     pub timed_out: u64,
     /// Event loop iterations that took longer than 10 ms.
@@ -87,9 +95,9 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of these counters plus the engine's.
-    pub fn render(&self, connections: usize, stats: &Stats, subs: (usize, usize)) -> String {
+    pub fn render(&self, queued: usize, stats: &Stats, subs: (usize, usize)) -> String {
         let mut out = String::with_capacity(2048);
-        let gauges: [(&str, &str, u64); 9] = [
+        let gauges: [(&str, &str, u64); 10] = [
             (
                 "ember_loop_longest_iteration_us",
                 "Longest event loop iteration.",
@@ -98,7 +106,12 @@ impl Metrics {
             (
                 "ember_connections",
                 "Open connections (HTTP and WebSocket).",
-                connections as u64,
+                self.connections,
+            ),
+            (
+                "ember_output_queued_bytes",
+                "Bytes queued for all connections, not yet written to their sockets.",
+                queued as u64,
             ),
             (
                 "ember_websockets",
@@ -139,7 +152,7 @@ impl Metrics {
         for (name, help, v) in gauges {
             metric(&mut out, name, help, "gauge", v);
         }
-        let counters: [(&str, &str, u64); 15] = [
+        let counters: [(&str, &str, u64); 18] = [
             (
                 "ember_loop_slow_iterations_total",
                 "Loop iterations over 10 ms.",
@@ -185,6 +198,21 @@ impl Metrics {
                 "ember_slow_closed_total",
                 "Clients closed with 1008 (slow).",
                 self.slow_closed,
+            ),
+            (
+                "ember_access_closed_total",
+                "WebSockets closed because their session ended or their user was deactivated.",
+                self.access_closes,
+            ),
+            (
+                "ember_backpressure_total",
+                "Times a client's reading paused because its output was over budget.",
+                self.backpressured,
+            ),
+            (
+                "ember_overloaded_total",
+                "Expensive requests refused because the total output was full.",
+                self.overloaded,
             ),
             (
                 "ember_timed_out_total",

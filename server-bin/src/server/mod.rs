@@ -1,29 +1,28 @@
 //! The server: one mio event loop serving HTTP and WebSocket on one port.
 //!
-//! - [`event_loop`]: readiness, accepting, timers, shutdown.
-//! - [`conn`]: the state of each connection and its bounded output.
-//! - [`http`] and [`api`]: parsing requests and the HTTP endpoints; [`client_api`]: the
-//!   endpoints the web client needs beside the WebSocket.
-//! - [`ws`]: the WebSocket protocol's operations and event delivery.
-//! - [`protocol`]: the JSON frames; [`web`]: the web client's embedded files.
-//! - [`ready`]: how engine events wake the loop; [`worker`]: the thread for slow requests;
-//!   [`webhooks`]: calls bots' webhooks.
+//! The loop owns the sockets; everything else a handler needs is in [`ctx::Ctx`], passed
+//! as `&mut Ctx` next to the one connection being worked on.
 
-pub mod api;
-pub mod client_api;
-pub mod conn;
-pub mod event_loop;
-pub mod http;
-pub mod metrics;
-pub mod protocol;
-pub mod ready;
-pub mod session;
-pub mod socket;
-pub mod users;
-pub mod web;
-pub mod webhooks;
-pub mod worker;
-pub mod ws;
+pub mod api; // HTTP endpoints and the WebSocket upgrade
+pub mod client_api; // the HTTP endpoints the web client needs beside the WebSocket
+pub mod conn; // a connection's phases and the slab of connections
+pub mod ctx; // the shared state handlers use: engine, pipeline, users, metrics, config
+pub mod event_loop; // readiness, accepting, timers, shutdown; owns the slab and the Ctx
+pub mod feeds; // the engine's live feeds (room and user subscriptions), in one place
+pub mod frames; // every frame the server sends, typed (ServerFrame, RoomJson, MessageJson)
+pub mod http; // HTTP/1.1 request parsing and responses
+pub mod metrics; // counters and their Prometheus rendering
+pub mod outbox; // a connection's output queue and the total of all queues
+pub mod protocol; // frames clients send (ClientFrame) and errors (Problem)
+pub mod ready; // how engine events wake the loop
+pub mod session; // a WebSocket's life: open, read with backpressure, deliver, tick, close
+pub mod socket; // tungstenite over the socket, parking idle connections
+pub mod users; // per-user room-list events shared by a user's connections
+pub mod web; // the web client's files, embedded, with their Content-Security-Policy
+pub mod webhooks; // calls bots' webhooks
+pub mod worker; // the thread for slow requests (logins, session writes)
+pub mod ws; // the WebSocket operations, one handler per client frame
+pub mod ws_conn; // a WebSocket's state and its byte-bounded output
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,10 +48,16 @@ pub struct Config {
     pub request_timeout: Duration,
     /// tungstenite's read buffer per connection.
     pub read_buffer: usize,
-    /// Most bytes waiting to be sent to one WebSocket.
+    /// A connection's output budget in bytes: while more waits to be sent, the server
+    /// reads no more of its requests and delivers no live events to it. One reply may
+    /// exceed it (it is queued whole).
     pub max_write_buffer: usize,
-    /// A client whose output stays full this long is closed with 1008.
+    /// A WebSocket whose output stays over budget this long (without sending a budget's
+    /// worth) is closed with 1008.
     pub stall_timeout: Duration,
+    /// Most bytes queued across all connections: past it, requests whose answer may be
+    /// large (history, search, replays, message pages) get `overloaded`.
+    pub max_output: usize,
     /// Largest frame or message accepted from a client; bigger closes with 1009.
     pub max_message: usize,
     /// `SO_SNDBUF` of accepted sockets; `None` keeps the kernel's autotuning.
@@ -71,6 +76,7 @@ impl Config {
             read_buffer: 4096,
             max_write_buffer: 256 * 1024,
             stall_timeout: Duration::from_secs(5),
+            max_output: 512 * 1024 * 1024,
             max_message: 64 * 1024,
             socket_send_buffer: None,
         }

@@ -1,12 +1,12 @@
-//! The JSON frames of the WebSocket protocol (see `docs/protocol.md`): what clients send,
-//! and the encoders of what the server sends.
+//! What clients send (typed [`ClientFrame`]s, see `docs/protocol.md`) and the errors the
+//! server answers with ([`Problem`]). What the server sends is in [`super::frames`].
 
-use ember_engine::{Error, Event, Message, RoomSummary, User};
+use ember_engine::Error;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// The `ref` a client may attach to any frame: echoed verbatim in the reply.
-pub type Ref = Option<Value>;
+pub use super::frames::Ref;
+use super::frames::ServerFrame;
 
 /// A frame from a client.
 #[derive(Debug, Deserialize)]
@@ -67,100 +67,6 @@ pub fn decode(text: &str) -> Result<(ClientFrame, Ref), (String, Ref)> {
         Ok(frame) => Ok((frame, reference)),
         Err(e) => Err((e.to_string(), reference)),
     }
-}
-
-/// The JSON object of a message (M in the protocol).
-pub fn message_json(m: &Message) -> Value {
-    json!({
-        "id": m.id.to_string(),
-        "seq": m.seq,
-        "change_seq": m.change_seq,
-        "room_id": m.room_id.to_string(),
-        "creator_id": m.creator_id.to_string(),
-        "client_message_id": m.client_message_id.to_string(),
-        "content": m.content,
-        "created_at": m.created_at,
-        "edited_at": m.edited_at,
-        "deleted": m.deleted,
-        "sound": m.sound,
-        "mentions": m.mentions.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
-}
-
-/// The frame announcing a room event, or `None` for events the protocol does not carry.
-pub fn event_frame(event: &Event) -> Option<Value> {
-    Some(match event {
-        Event::MessageCreated(m) | Event::MessageEdited(m) | Event::MessageDeleted(m) => {
-            json!({"type": "message", "message": message_json(m)})
-        }
-        Event::Typing {
-            room_id,
-            user_id,
-            active,
-        } => json!({"type": "typing", "room_id": room_id.to_string(),
-                    "user_id": user_id.to_string(), "active": active}),
-        Event::Presence {
-            room_id,
-            user_id,
-            online,
-        } => json!({"type": "presence", "room_id": room_id.to_string(),
-                    "user_id": user_id.to_string(), "online": online}),
-        Event::Sound {
-            room_id,
-            user_id,
-            message_id,
-            name,
-        } => json!({"type": "sound", "room_id": room_id.to_string(),
-                    "user_id": user_id.to_string(), "message_id": message_id.to_string(),
-                    "name": name}),
-        Event::MembershipChanged {
-            room_id,
-            user_id,
-            joined,
-        } => json!({"type": "membership", "room_id": room_id.to_string(),
-                    "user_id": user_id.to_string(), "joined": joined}),
-        _ => return None,
-    })
-}
-
-/// Encodes a room event as frame bytes; empty for events that have no frame.
-pub fn encode_event(event: &Event) -> Vec<u8> {
-    event_frame(event)
-        .map(|v| v.to_string().into_bytes())
-        .unwrap_or_default()
-}
-
-/// The first frame of every connection.
-pub fn ready(epoch: &str, user: &User, rooms: &[RoomSummary]) -> Value {
-    let rooms: Vec<Value> = rooms
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.room.id.to_string(),
-                "name": r.room.name,
-                "kind": r.room.kind.as_str(),
-                "involvement": r.involvement.as_str(),
-                "unread": r.unread,
-                "last_message_at": r.room.last_message_at,
-                "head_seq": r.room.head_seq,
-            })
-        })
-        .collect();
-    json!({"type": "ready", "epoch": epoch, "user": user_json(user), "rooms": rooms})
-}
-
-/// A user as the protocol shows it.
-pub fn user_json(user: &User) -> Value {
-    json!({"id": user.id.to_string(), "name": user.name, "login": user.login,
-           "role": user.role.as_str()})
-}
-
-/// Adds `ref` to a reply frame when the request carried one.
-pub fn with_ref(mut frame: Value, reference: &Ref) -> Value {
-    if let (Some(r), Some(obj)) = (reference, frame.as_object_mut()) {
-        obj.insert("ref".into(), r.clone());
-    }
-    frame
 }
 
 /// The protocol's error codes.
@@ -227,12 +133,13 @@ impl Problem {
     }
 
     /// The `error` frame replying to a request with this `ref`.
-    pub fn frame(&self, reference: &Ref) -> Value {
-        let mut v = json!({"type": "error", "code": self.code.as_str(), "message": self.message});
-        if let (Some(ms), Some(obj)) = (self.retry_after_ms, v.as_object_mut()) {
-            obj.insert("retry_after_ms".into(), ms.into());
+    pub fn frame<'a>(&'a self, reference: &'a Ref) -> ServerFrame<'a> {
+        ServerFrame::Error {
+            reference,
+            code: self.code.as_str(),
+            message: &self.message,
+            retry_after_ms: self.retry_after_ms,
         }
-        with_ref(v, reference)
     }
 
     /// The HTTP API's error body.
@@ -257,7 +164,7 @@ impl From<Error> for Problem {
                 p.retry_after_ms = Some(retry_after.as_millis() as u64);
                 return p;
             }
-            Error::Overloaded | Error::Closed => Code::Overloaded,
+            Error::Overloaded | Error::Closed | Error::StorageFull(_) => Code::Overloaded,
             _ => Code::Internal,
         };
         if code == Code::Internal {
@@ -307,7 +214,7 @@ mod tests {
         let p = Problem::from(Error::RateLimited {
             retry_after: std::time::Duration::from_millis(120),
         });
-        let f = p.frame(&Some(json!(1)));
+        let f: Value = serde_json::from_slice(&p.frame(&Some(json!(1))).encode()).expect("json");
         assert_eq!(f["code"], "rate_limited");
         assert_eq!(f["retry_after_ms"], 120);
         assert_eq!(f["ref"], 1);

@@ -6,10 +6,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ember_engine::Events;
 use mio::Waker;
 
-use super::worker::Who;
+use super::conn::Who;
 
 /// Connections with news, shared with engine threads.
 pub struct Ready {
@@ -28,13 +27,8 @@ impl Ready {
         })
     }
 
-    /// Makes `events` report to this list as connection `who`.
-    pub fn watch<T>(self: &Arc<Self>, events: &Events<T>, who: Who) {
-        let ready = self.clone();
-        events.set_waker(move || ready.notify(who));
-    }
-
-    fn notify(&self, who: Who) {
+    /// Records that connection `who` has news and wakes the loop (called by engine threads).
+    pub fn notify(&self, who: Who) {
         self.list
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -1,307 +1,401 @@
-//! A WebSocket connection's life: opening (the `ready` frame), reading frames, delivering
-//! engine events, acknowledging writes, pings and timeouts, closing.
+//! A WebSocket connection's life: opening (the `ready` frame), reading frames with
+//! backpressure, delivering engine events, acknowledging writes, pings and timeouts,
+//! closing. Every function takes the shared [`Ctx`] next to the connection it works on.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ember_engine::{Completion, Event, Response as Answer, TryRecvError, User};
-use serde_json::json;
+use ember_engine::{Completion, Event, Response as Answer, User};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message};
 
-use super::api::posted_response;
-use super::conn::{MAX_BACKLOG, Phase, RoomSub, WsConn};
-use super::event_loop::Server;
-use super::protocol::{self, Code, Problem, encode_event, message_json, with_ref};
+use super::conn::{Phase, Who, finish_writing};
+use super::ctx::Ctx;
+use super::feeds::{Next, RoomSub};
+use super::frames::{MessageJson, RoomJson, ServerFrame, UserJson, encode_event};
+use super::protocol::{Code, Problem};
 use super::socket::Sock;
-use super::worker::Who;
-use super::ws::{Reply, send_json};
+use super::users::Access;
+use super::ws;
+use super::ws_conn::WsConn;
 
-/// How long after our close frame a connection may linger.
+/// Most write-read-deliver rounds per call of [`pump`], so one fast client cannot hold
+/// the loop.
+const PUMP_ROUNDS: usize = 8;
+/// How long after our close frame left a connection may linger.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// A WebSocket unused for this long parks (gives its buffers back) as soon as it is
 /// quiet again, until it gets busy (see `WsConn::eager_park`).
 const PARK_AFTER: Duration = Duration::from_secs(2);
 
+/// Close code of a WebSocket whose session ended (revoked, logged out elsewhere, expired).
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Close code of a WebSocket whose user was deactivated.
+pub const CLOSE_DEACTIVATED: u16 = 4003;
+
+/// Acts on a change of the connection's user's access: closes the connection when its
+/// token no longer authenticates, or when the user was deactivated.
+pub fn check_access(ctx: &mut Ctx, w: &mut WsConn, access: Access) {
+    let (code, reason) = match access {
+        Access::Deactivated => (CLOSE_DEACTIVATED, "user deactivated"),
+        Access::SessionsRevoked => match ctx.engine.authenticate(&w.token) {
+            Err(ember_engine::Error::Unauthenticated(_)) => (CLOSE_SESSION_ENDED, "session ended"),
+            _ => return,
+        },
+    };
+    ctx.metrics.access_closes += 1;
+    w.start_close(CloseCode::from(code), reason, true);
+}
+
 /// What became of a room subscription after draining it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Drained {
-    /// Still live.
+    /// Still live, nothing left for now.
     Open,
-    /// Ended (revoked, incomplete replay done, engine closed): forget it.
-    Ended,
+    /// Still live; stopped at the output budget with events left.
+    Full,
+    /// Ended: forget it. The reason is sent in `unsubscribed`: `revoked` (the user lost
+    /// access to the room) or `ended` (a capped replay was delivered, the engine closed).
+    Ended(&'static str),
     /// The engine detached it for lagging: the client is too slow.
     Lagged,
 }
 
-impl Server {
-    /// A freshly upgraded connection: sends `ready` and reads whatever came with the upgrade.
-    pub(crate) fn open_ws(&mut self, who: Who, mut w: Box<WsConn>, user: &User) -> Phase {
-        self.metrics.websockets += 1;
-        let rooms = match self.engine.rooms_for(user.id) {
-            Ok(r) => r,
-            Err(e) => {
-                let p = Problem::from(e);
-                send_json(&mut w, &p.frame(&None));
-                w.start_close(CloseCode::Error, "cannot load rooms");
-                return self.after_close_check(who, w);
-            }
-        };
-        send_json(&mut w, &protocol::ready(&self.epoch, user, &rooms));
-        self.metrics.frames_out += 1;
-        self.users.add(&self.engine, who, user.id, &rooms);
-        if self.on_ws_ready(who, &mut w, true, true) {
-            self.after_close_check(who, w)
-        } else {
-            self.end_ws(who, w)
-        }
-    }
+/// How a read pass ended.
+enum Read {
+    /// The socket has nothing more for now.
+    Drained,
+    /// Stopped because the output is over budget; resumes once it drains.
+    Paused,
+    /// Put off to a later loop iteration (this one has worked long enough).
+    Deferred,
+    /// The connection broke.
+    Dead,
+}
 
-    /// Reads, flushes and delivers after a readiness event. False when the connection died.
-    pub(crate) fn on_ws_ready(
-        &mut self,
-        who: Who,
-        w: &mut WsConn,
-        readable: bool,
-        _writable: bool,
-    ) -> bool {
-        if readable && !w.closing && !self.read_ws(who, w) {
-            return false;
+/// A freshly upgraded connection: sends `ready` and reads whatever came with the upgrade.
+pub fn open(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, user: &User) -> Phase {
+    ctx.metrics.websockets += 1;
+    let rooms = match ctx.engine.rooms_for(user.id) {
+        Ok(r) => r,
+        Err(e) => {
+            let p = Problem::from(e);
+            w.send_frame(&p.frame(&None));
+            w.start_close(CloseCode::Error, "cannot load rooms", false);
+            return next_phase(ctx, who, w, true);
         }
+    };
+    w.send_frame(&ServerFrame::Ready {
+        epoch: &ctx.epoch,
+        user: UserJson::from(user),
+        rooms: rooms.iter().map(RoomJson::from).collect(),
+    });
+    ctx.metrics.frames_out += 1;
+    ctx.users.add(&ctx.engine, who, user.id, &rooms);
+    let alive = pump(ctx, who, &mut w, true);
+    next_phase(ctx, who, w, alive)
+}
+
+/// Writes, reads (unless over budget) and delivers; `readable` after a readiness event
+/// that said so. Stops when the output is over budget (the socket's next writable event
+/// resumes it) or when nothing is left to read or deliver. False when the connection died.
+pub fn pump(ctx: &mut Ctx, who: Who, w: &mut WsConn, readable: bool) -> bool {
+    w.read_pending |= readable;
+    let mut deferred = false;
+    for _ in 0..PUMP_ROUNDS {
         if !w.flush() {
             return false;
-        }
-        w.closing || self.deliver(w)
-    }
-
-    fn read_ws(&mut self, who: Who, w: &mut WsConn) -> bool {
-        loop {
-            let read = match w.ws() {
-                Some(ws) => ws.read(),
-                None => return false,
-            };
-            match read {
-                Ok(msg) => {
-                    w.last_seen = Instant::now();
-                    w.last_used = w.last_seen;
-                    self.metrics.frames_in += 1;
-                    self.heartbeat(w);
-                    match msg {
-                        Message::Text(t) => self.on_text(who, w, t.as_str()),
-                        Message::Binary(_) => {
-                            let p =
-                                Problem::new(Code::BadRequest, "binary frames are not supported");
-                            send_json(w, &p.frame(&None));
-                        }
-                        _ => {}
-                    }
-                    if w.closing {
-                        return true;
-                    }
-                }
-                Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
-                Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => return false,
-                Err(WsError::Capacity(e)) => {
-                    log::debug!("closing {who:?}: {e}");
-                    w.start_close(CloseCode::Size, "message too big");
-                    return true;
-                }
-                Err(WsError::Protocol(e)) => {
-                    log::debug!("closing {who:?}: {e}");
-                    w.start_close(CloseCode::Protocol, "protocol error");
-                    return true;
-                }
-                Err(WsError::Utf8(_)) => {
-                    w.start_close(CloseCode::Invalid, "invalid UTF-8");
-                    return true;
-                }
-                Err(WsError::WriteBufferFull(_)) => return true,
-                Err(e) => {
-                    log::debug!("read failed on {who:?}: {e}");
-                    return false;
-                }
-            }
-        }
-    }
-
-    /// Keeps the connection's presence fresh (at most a few times per TTL).
-    fn heartbeat(&mut self, w: &mut WsConn) {
-        let ttl = self.engine.options().presence_ttl;
-        let every = (ttl / 4).min(Duration::from_secs(10));
-        if w.last_heartbeat.elapsed() < every {
-            return;
-        }
-        w.last_heartbeat = Instant::now();
-        for s in &mut w.subs {
-            let fresh = s
-                .presence
-                .as_ref()
-                .is_some_and(|h| self.engine.presence_heartbeat(h).is_ok());
-            if !fresh {
-                s.presence = self.engine.presence_connect(w.user, s.room).ok();
-            }
-        }
-    }
-
-    /// Moves queued engine events of every subscribed room into the connection's output.
-    /// False when the connection must go.
-    pub(crate) fn deliver(&mut self, w: &mut WsConn) -> bool {
-        let mut subs = std::mem::take(&mut w.subs);
-        let mut lagged = false;
-        let mut ended = Vec::new();
-        let mut i = 0;
-        while i < subs.len() {
-            match self.drain_sub(w, &mut subs[i], false) {
-                Drained::Open => i += 1,
-                Drained::Lagged => {
-                    lagged = true;
-                    i += 1;
-                }
-                Drained::Ended => {
-                    let s = subs.swap_remove(i);
-                    let frame = json!({"type": "unsubscribed", "room_id": s.room.to_string(),
-                                       "reason": "ended"});
-                    send_json(w, &frame);
-                    ended.push(s);
-                }
-            }
-        }
-        w.subs = subs;
-        for entry in ended {
-            self.forget_room_sub(entry);
-        }
-        if lagged {
-            self.metrics.lagged += 1;
-            self.close_slow(w, "too slow: subscribe again with since");
-        }
-        true
-    }
-
-    /// Drains one subscription into the output; `force` ignores a full output (replays).
-    pub(crate) fn drain_sub(&mut self, w: &mut WsConn, s: &mut RoomSub, force: bool) -> Drained {
-        loop {
-            if w.closing || (!force && w.is_stalled()) {
-                return Drained::Open;
-            }
-            let event = match s.sub.events().try_recv() {
-                Ok(e) => e,
-                Err(TryRecvError::Empty) => return Drained::Open,
-                Err(TryRecvError::Lagged { .. }) => return Drained::Lagged,
-                Err(TryRecvError::Revoked | TryRecvError::Closed) => return Drained::Ended,
-            };
-            match event.event() {
-                Event::Typing { user_id, .. } if *user_id == w.user => continue,
-                _ => {}
-            }
-            let bytes = event.encoded(encode_event);
-            if !bytes.is_empty() {
-                w.send_shared(Bytes::from_owner(bytes));
-                self.metrics.frames_out += 1;
-                if !force && matches!(event.event(), Event::MessageCreated(_)) {
-                    self.metrics.deliveries.observe(event.published().elapsed());
-                }
-            }
-        }
-    }
-
-    /// Answers a committed (or failed) write.
-    pub(crate) fn on_completion(&mut self, c: Completion) {
-        let Some(pending) = self.tickets.remove(&c.ticket) else {
-            return;
-        };
-        if let Ok(Answer::Posted(p)) = &c.result {
-            self.metrics.posts += 1;
-            self.metrics.dedup_hits += u64::from(p.duplicate);
-            self.metrics.acks.observe(pending.started.elapsed());
-        }
-        if pending.reply == Reply::Http {
-            self.answer_http(pending.who, posted_response(c.result));
-            return;
-        }
-        let frame = match c.result {
-            Ok(Answer::Posted(p)) => {
-                json!({"type": "ack", "message": message_json(&p.message), "duplicate": p.duplicate})
-            }
-            Ok(Answer::Message(m)) => json!({"type": "ack", "message": message_json(&m)}),
-            Ok(Answer::Unread(n)) => json!({"type": "ack", "unread": n}),
-            Err(e) => Problem::from(e).frame(&None),
-        };
-        let frame = with_ref(frame, &pending.reference);
-        self.with_ws(pending.who, |s, _, w| {
-            send_json(w, &frame);
-            s.metrics.frames_out += 1;
-            true
-        });
-    }
-
-    /// Pings, timeouts and slow clients.
-    pub(crate) fn tick_ws(&mut self, who: Who, mut w: Box<WsConn>, now: Instant) -> Phase {
-        if w.closed_at.is_some_and(|t| now - t > CLOSE_GRACE) {
-            return self.end_ws(who, w);
         }
         if w.closing {
-            return self.after_close_check(who, w);
+            return true;
         }
-        if now - w.last_seen > self.config.idle_timeout {
-            self.metrics.timed_out += 1;
-            return self.end_ws(who, w);
-        }
-        let stalled_long = w
-            .stalled_since
-            .is_some_and(|t| now - t > self.config.stall_timeout);
-        if stalled_long || w.backlog.len() > MAX_BACKLOG {
-            self.close_slow(&mut w, "too slow: reconnect with since");
-        } else if now - w.last_ping >= self.config.ping_interval {
-            w.last_ping = now;
-            w.send(Message::Ping(Bytes::new()));
-        }
-        if !w.flush() {
-            return self.end_ws(who, w);
-        }
-        if now - w.last_used > PARK_AFTER {
-            w.eager_park = true;
-        }
-        self.after_close_check(who, w)
-    }
-
-    fn close_slow(&mut self, w: &mut WsConn, reason: &str) {
-        self.metrics.slow_closed += 1;
-        w.start_close(CloseCode::Policy, reason);
-    }
-
-    /// Moves a connection whose close frame is out to draining.
-    pub(crate) fn after_close_check(&mut self, who: Who, mut w: Box<WsConn>) -> Phase {
-        if !w.closing {
-            if w.eager_park && w.park() {
-                self.parked_since_trim += 1;
+        if w.read_pending && !w.over_budget() && !deferred {
+            match read(ctx, who, w) {
+                Read::Dead => return false,
+                Read::Drained => w.read_pending = false,
+                Read::Paused => ctx.metrics.backpressured += 1,
+                Read::Deferred => {
+                    ctx.deferred.push(who);
+                    deferred = true;
+                }
             }
-            return Phase::Ws(w);
+            if !w.flush() {
+                return false;
+            }
         }
-        if !w.close_flushed() {
-            return Phase::Ws(w);
+        let full = !w.closing && !w.over_budget() && deliver(ctx, w);
+        if !w.flush() {
+            return false;
         }
-        self.release_ws(who, &mut w);
-        let Some(stream) = std::mem::replace(&mut w.sock, Sock::Gone).into_stream() else {
-            return Phase::Done;
+        let more = (w.read_pending && !deferred) || full;
+        if w.closing || w.over_budget() || !more {
+            return true;
+        }
+    }
+    true
+}
+
+/// Reads and answers frames until the socket is drained or the output is over budget.
+/// Requests already read are answered whole, even past the budget.
+fn read(ctx: &mut Ctx, who: Who, w: &mut WsConn) -> Read {
+    loop {
+        if w.closing {
+            return Read::Drained;
+        }
+        if w.over_budget() {
+            return Read::Paused;
+        }
+        if ctx.out_of_slice() {
+            return Read::Deferred;
+        }
+        let read = match w.ws() {
+            Some(ws) => ws.read(),
+            None => return Read::Dead,
         };
-        super::conn::finish_writing(&stream);
-        Phase::Draining {
-            stream,
-            until: Instant::now() + CLOSE_GRACE,
+        match read {
+            Ok(msg) => {
+                w.last_seen = Instant::now();
+                w.last_used = w.last_seen;
+                ctx.metrics.frames_in += 1;
+                heartbeat(ctx, w);
+                match msg {
+                    Message::Text(t) => ws::on_text(ctx, who, w, t.as_str()),
+                    Message::Binary(_) => {
+                        let p = Problem::new(Code::BadRequest, "binary frames are not supported");
+                        w.send_frame(&p.frame(&None));
+                    }
+                    _ => {}
+                }
+            }
+            Err(WsError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Read::Drained;
+            }
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => return Read::Dead,
+            Err(WsError::Capacity(e)) => {
+                log::debug!("closing {who:?}: {e}");
+                w.start_close(CloseCode::Size, "message too big", false);
+            }
+            Err(WsError::Protocol(e)) => {
+                log::debug!("closing {who:?}: {e}");
+                w.start_close(CloseCode::Protocol, "protocol error", false);
+            }
+            Err(WsError::Utf8(_)) => w.start_close(CloseCode::Invalid, "invalid UTF-8", false),
+            Err(e) => {
+                log::debug!("read failed on {who:?}: {e}");
+                return Read::Dead;
+            }
         }
     }
+}
 
-    /// Drops a connection at once.
-    pub(crate) fn end_ws(&mut self, who: Who, mut w: Box<WsConn>) -> Phase {
-        self.release_ws(who, &mut w);
-        Phase::Done
+/// Keeps the connection's presence fresh (at most a few times per TTL).
+fn heartbeat(ctx: &mut Ctx, w: &mut WsConn) {
+    let ttl = ctx.engine.options().presence_ttl;
+    let every = (ttl / 4).min(Duration::from_secs(10));
+    if w.last_heartbeat.elapsed() < every {
+        return;
     }
-
-    fn release_ws(&mut self, who: Who, w: &mut WsConn) {
-        for entry in std::mem::take(&mut w.subs) {
-            self.forget_room_sub(entry);
+    w.last_heartbeat = Instant::now();
+    for s in &mut w.subs {
+        let fresh = s
+            .presence
+            .as_ref()
+            .is_some_and(|h| ctx.engine.presence_heartbeat(h).is_ok());
+        if !fresh {
+            s.presence = ctx.engine.presence_connect(w.user, s.room).ok();
         }
-        self.users.remove(who, w.user);
-        self.metrics.websockets = self.metrics.websockets.saturating_sub(1);
+    }
+}
+
+/// Moves queued engine events of every subscribed room into the connection's output while
+/// it is within budget (the rest waits in the engine's queue). True when it stopped at
+/// the budget with events left.
+pub fn deliver(ctx: &mut Ctx, w: &mut WsConn) -> bool {
+    let mut subs = std::mem::take(&mut w.subs);
+    let mut lagged = false;
+    let mut full = false;
+    let mut i = 0;
+    while i < subs.len() {
+        match drain(ctx, w, &subs[i], false) {
+            Drained::Open => i += 1,
+            Drained::Full => {
+                full = true;
+                i += 1;
+            }
+            Drained::Lagged => {
+                lagged = true;
+                i += 1;
+            }
+            Drained::Ended(reason) => {
+                let s = subs.swap_remove(i);
+                w.send_frame(&ServerFrame::Unsubscribed {
+                    reference: &None,
+                    room_id: &s.room,
+                    reason: Some(reason),
+                });
+                forget(ctx, s);
+            }
+        }
+    }
+    w.subs = subs;
+    if lagged {
+        ctx.metrics.lagged += 1;
+        close_slow(ctx, w, "too slow: subscribe again with since");
+    }
+    full
+}
+
+/// Drains one subscription into the output; `replay` ignores the budget (a subscription's
+/// replay is one reply, capped by the engine).
+pub fn drain(ctx: &mut Ctx, w: &mut WsConn, s: &RoomSub, replay: bool) -> Drained {
+    loop {
+        if w.closing {
+            return Drained::Open;
+        }
+        if !replay && w.over_budget() {
+            return Drained::Full;
+        }
+        let event = match s.next() {
+            Next::Event(e) => e,
+            Next::Empty => return Drained::Open,
+            Next::Lagged => return Drained::Lagged,
+            Next::Revoked => return Drained::Ended("revoked"),
+            Next::Ended => return Drained::Ended("ended"),
+        };
+        if matches!(event.event(), Event::Typing { user_id, .. } if *user_id == w.user) {
+            continue;
+        }
+        let bytes = event.encoded(encode_event);
+        if !bytes.is_empty() {
+            w.send_text(Bytes::from_owner(bytes));
+            ctx.metrics.frames_out += 1;
+            if !replay && matches!(event.event(), Event::MessageCreated(_)) {
+                ctx.metrics.deliveries.observe(event.published().elapsed());
+            }
+        }
+    }
+}
+
+/// The `ack` (or error) for a committed or failed write.
+pub fn ack(ctx: &mut Ctx, w: &mut WsConn, c: &Completion, reference: &super::frames::Ref) {
+    let frame = match &c.result {
+        Ok(Answer::Posted(p)) => ServerFrame::Ack {
+            reference,
+            message: Some(MessageJson::from(&p.message)),
+            duplicate: Some(p.duplicate),
+            unread: None,
+        },
+        Ok(Answer::Message(m)) => ServerFrame::Ack {
+            reference,
+            message: Some(MessageJson::from(m)),
+            duplicate: None,
+            unread: None,
+        },
+        Ok(Answer::Unread(n)) => ServerFrame::Ack {
+            reference,
+            message: None,
+            duplicate: None,
+            unread: Some(*n),
+        },
+        Err(e) => {
+            let p = Problem::from(e.clone());
+            w.send_frame(&p.frame(reference));
+            ctx.metrics.frames_out += 1;
+            return;
+        }
+    };
+    w.send_frame(&frame);
+    ctx.metrics.frames_out += 1;
+}
+
+/// Pings, timeouts and slow clients.
+pub fn tick(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, now: Instant) -> Phase {
+    // A close frame not yet sent costs only the socket (unsent frames were dropped), so
+    // a client that does not read gets as long as a silent one to come and fetch it.
+    if w.closed_at
+        .is_some_and(|t| now - t > ctx.config.idle_timeout)
+    {
+        return end(ctx, who, w);
+    }
+    if w.closing {
+        return next_phase(ctx, who, w, true);
+    }
+    if now - w.last_seen > ctx.config.idle_timeout {
+        ctx.metrics.timed_out += 1;
+        return end(ctx, who, w);
+    }
+    if w.stalled_for(now)
+        .is_some_and(|t| t > ctx.config.stall_timeout)
+    {
+        close_slow(ctx, &mut w, "too slow: reconnect with since");
+    } else if now - w.last_ping >= ctx.config.ping_interval {
+        w.last_ping = now;
+        w.send_ping();
+    }
+    let alive = pump(ctx, who, &mut w, false);
+    if now - w.last_used > PARK_AFTER {
+        w.eager_park = true;
+    }
+    next_phase(ctx, who, w, alive)
+}
+
+/// Closes a client that does not keep up with 1008, its unsent frames dropped so the close
+/// frame is next on the wire.
+fn close_slow(ctx: &mut Ctx, w: &mut WsConn, reason: &str) {
+    ctx.metrics.slow_closed += 1;
+    w.start_close(CloseCode::Policy, reason, true);
+}
+
+/// Closes a WebSocket with 1001 for the shutdown: after what is already queued, unless the
+/// client is not reading (over budget), whose unsent frames are dropped.
+pub fn close_for_shutdown(w: &mut WsConn) {
+    let discard = w.over_budget();
+    w.start_close(CloseCode::Away, "server shutting down", discard);
+}
+
+/// Where a connection goes after being worked on: stays (maybe parked), drains after its
+/// close frame left, or is dropped when `alive` is false.
+pub fn next_phase(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, alive: bool) -> Phase {
+    if !alive {
+        return end(ctx, who, w);
+    }
+    if !w.closing {
+        if w.eager_park && w.park() {
+            ctx.parked_since_trim += 1;
+        }
+        return Phase::Ws(w);
+    }
+    if !w.close_flushed() {
+        return Phase::Ws(w);
+    }
+    release(ctx, who, &mut w);
+    let Some(stream) = std::mem::replace(&mut w.sock, Sock::Gone).into_stream() else {
+        return Phase::Done;
+    };
+    finish_writing(&stream);
+    Phase::Draining {
+        stream,
+        until: Instant::now() + CLOSE_GRACE,
+    }
+}
+
+/// Drops a connection at once.
+pub fn end(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>) -> Phase {
+    release(ctx, who, &mut w);
+    Phase::Done
+}
+
+fn release(ctx: &mut Ctx, who: Who, w: &mut WsConn) {
+    for entry in std::mem::take(&mut w.subs) {
+        forget(ctx, entry);
+    }
+    ctx.users.remove(who, w.user);
+    ctx.metrics.websockets = ctx.metrics.websockets.saturating_sub(1);
+}
+
+/// Releases what a room subscription holds: its presence.
+pub fn forget(ctx: &mut Ctx, entry: RoomSub) {
+    if let Some(h) = &entry.presence {
+        ctx.engine.presence_disconnect(h);
     }
 }

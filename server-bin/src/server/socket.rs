@@ -5,12 +5,19 @@
 //! with `WebSocket::from_raw_socket` when the connection is next used. That is only safe at a
 //! frame boundary with no fragmented message open, so the stream tracks the frame headers
 //! of everything it hands to tungstenite.
+//!
+//! Output never waits inside tungstenite: [`Tracked`] takes every byte tungstenite writes
+//! (pongs, pings, the close frame) into the connection's [`Outbox`], where the server's own
+//! frames are queued too, so the queue's length is exactly what waits for the client.
 
 use std::io::{self, Read, Write};
 
+use bytes::Bytes;
 use mio::net::TcpStream;
 use tungstenite::WebSocket;
 use tungstenite::protocol::{Role, WebSocketConfig};
+
+use super::outbox::Outbox;
 
 /// Where the client's byte stream is relative to WebSocket frames.
 #[derive(Debug, Default, Clone)]
@@ -77,12 +84,21 @@ impl Boundary {
     }
 }
 
-/// The socket under tungstenite, watching frame boundaries.
+/// The socket under tungstenite, watching frame boundaries and holding the output queue.
 pub struct Tracked {
     /// The socket.
     pub stream: TcpStream,
     /// The client's frame position.
     pub boundary: Boundary,
+    /// Everything waiting to be sent, in order.
+    pub out: Outbox,
+}
+
+impl Tracked {
+    /// Writes the queue as far as the socket takes it; an error only when the socket failed.
+    pub fn send_queued(&mut self) -> io::Result<()> {
+        self.out.write_to(&mut self.stream)
+    }
 }
 
 impl Read for Tracked {
@@ -93,13 +109,15 @@ impl Read for Tracked {
     }
 }
 
+/// tungstenite writes whole frames here; they are queued, never refused.
 impl Write for Tracked {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stream.write(buf)
+        self.out.push(Bytes::copy_from_slice(buf), true);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.stream.flush()
+        self.send_queued()
     }
 }
 
@@ -129,7 +147,8 @@ impl Sock {
     }
 
     /// Drops the WebSocket's buffers if the client is between messages and everything
-    /// queued was sent; true when it did.
+    /// queued was sent; true when it did. The caller makes sure tungstenite holds no
+    /// request it has read but not parsed (its last read ended with `WouldBlock`).
     pub fn park(&mut self) -> bool {
         let Sock::Live(ws) = self else {
             return false;
@@ -137,10 +156,40 @@ impl Sock {
         if !ws.get_ref().boundary.at_rest() || !ws.can_write() || ws.flush().is_err() {
             return false;
         }
+        if !ws.get_ref().out.is_empty() {
+            return false;
+        }
         if let Sock::Live(ws) = std::mem::replace(self, Sock::Gone) {
             *self = Sock::Parked(ws.into_inner());
         }
         true
+    }
+
+    /// The socket and its output queue, live or parked.
+    pub fn tracked(&mut self) -> Option<&mut Tracked> {
+        match self {
+            Sock::Live(ws) => Some(ws.get_mut()),
+            Sock::Parked(t) => Some(t),
+            Sock::Gone => None,
+        }
+    }
+
+    /// Bytes queued for the client.
+    pub fn queued(&self) -> usize {
+        match self {
+            Sock::Live(ws) => ws.get_ref().out.len(),
+            Sock::Parked(t) => t.out.len(),
+            Sock::Gone => 0,
+        }
+    }
+
+    /// Bytes written to the client so far.
+    pub fn written(&self) -> u64 {
+        match self {
+            Sock::Live(ws) => ws.get_ref().out.written(),
+            Sock::Parked(t) => t.out.written(),
+            Sock::Gone => 0,
+        }
     }
 
     /// The socket, giving up the WebSocket.

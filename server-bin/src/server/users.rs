@@ -9,21 +9,31 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use ember_engine::{
-    Engine, RoomId, RoomSummary, TryRecvError, UserEvent, UserId, UserSubscription,
-};
-use serde_json::json;
-use tungstenite::Utf8Bytes;
+use bytes::Bytes;
+use ember_engine::{Engine, RoomId, RoomSummary, UserEvent, UserId};
 
-use super::event_loop::Server;
-use super::worker::Who;
+use super::conn::Who;
+use super::feeds::{Next, UserFeed};
+use super::frames::{RoomJson, ServerFrame};
 
 /// Unread counts raised by new messages are sent at most this often per user.
 pub const BUMP_EVERY: Duration = Duration::from_secs(2);
 
+/// What the server must do about a user's connections, learned from the user's feed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Some of the user's sessions ended: check each connection's token again and close
+    /// those refused.
+    SessionsRevoked,
+    /// The user was deactivated: close every connection.
+    Deactivated,
+}
+
 /// What the server knows per connected user.
 pub struct UserEntry {
-    sub: Option<UserSubscription>,
+    feed: Option<UserFeed>,
+    /// Deactivated: the feed is not opened again.
+    deactivated: bool,
     conns: Vec<Who>,
     /// Last (unread, head seq) seen per room.
     seen: HashMap<RoomId, (u64, u64)>,
@@ -43,7 +53,8 @@ impl Users {
     /// Registers a connection of `user` whose room list is `rooms`.
     pub fn add(&mut self, engine: &Engine, who: Who, user: UserId, rooms: &[RoomSummary]) {
         let entry = self.map.entry(user).or_insert_with(|| UserEntry {
-            sub: engine.subscribe_user(user).ok(),
+            feed: UserFeed::open(engine, user),
+            deactivated: false,
             conns: Vec::new(),
             seen: rooms
                 .iter()
@@ -73,85 +84,103 @@ fn first_bumps(user: UserId) -> Instant {
     Instant::now() + Duration::from_millis(offset)
 }
 
-/// A frame for a user's connections; `room` set when subscribers of it may skip it.
-struct Note {
-    frame: Utf8Bytes,
-    skip_subscribers_of: Option<RoomId>,
+/// A frame for a user's connections.
+pub struct Note {
+    /// The encoded frame, shared by every connection of the user.
+    pub frame: Bytes,
+    /// Connections subscribed to this room skip it (they see the messages themselves).
+    pub skip_subscribers_of: Option<RoomId>,
 }
 
 impl Note {
-    /// Encoded once, shared by every connection of the user.
-    fn new(frame: &serde_json::Value, skip_subscribers_of: Option<RoomId>) -> Self {
+    fn new(frame: &ServerFrame<'_>, skip_subscribers_of: Option<RoomId>) -> Self {
         Self {
-            frame: frame.to_string().into(),
+            frame: Bytes::from(frame.encode()),
             skip_subscribers_of,
         }
     }
 }
 
-impl Server {
-    /// Forwards the user-level events that arrived since the last sweep.
-    pub(crate) fn sweep_users(&mut self) {
-        let users: Vec<UserId> = self.users.map.keys().copied().collect();
-        for user in users {
-            let Some(entry) = self.users.map.get_mut(&user) else {
-                continue;
-            };
-            let notes = collect(&self.engine, user, entry);
-            if notes.is_empty() {
-                continue;
+/// What one sweep found: frames for connections, and access changes to act on.
+#[derive(Default)]
+pub struct Swept {
+    /// Frames, with the connections they go to.
+    pub notes: Vec<(Vec<Who>, Vec<Note>)>,
+    /// Access changes, with the connections they concern.
+    pub access: Vec<(Vec<Who>, Access)>,
+}
+
+impl Users {
+    /// The user-level frames and access changes that arrived since the last sweep.
+    pub fn sweep(&mut self, engine: &Engine) -> Swept {
+        let mut out = Swept::default();
+        for (user, entry) in &mut self.map {
+            let mut access = None;
+            let notes = collect(engine, *user, entry, &mut access);
+            if !notes.is_empty() {
+                out.notes.push((entry.conns.clone(), notes));
             }
-            for who in entry.conns.clone() {
-                self.with_ws(who, |s, _, w| {
-                    for n in &notes {
-                        let skip = n
-                            .skip_subscribers_of
-                            .is_some_and(|r| w.subs.iter().any(|sub| sub.room == r));
-                        if !skip {
-                            w.send_text(n.frame.clone());
-                            s.metrics.frames_out += 1;
-                        }
-                    }
-                    true
-                });
+            if let Some(access) = access {
+                out.access.push((entry.conns.clone(), access));
             }
         }
+        out
     }
 }
 
-/// Drains a user's subscription into coalesced notes.
-fn collect(engine: &Engine, user: UserId, entry: &mut UserEntry) -> Vec<Note> {
+/// Drains a user's subscription into coalesced notes, and notes in `access` what the
+/// server must check or close.
+fn collect(
+    engine: &Engine,
+    user: UserId,
+    entry: &mut UserEntry,
+    access: &mut Option<Access>,
+) -> Vec<Note> {
     let mut unread: HashMap<RoomId, (u64, u64)> = HashMap::new();
     let mut notes = Vec::new();
-    while let Some(sub) = &entry.sub {
-        match sub.events().try_recv() {
-            Ok(e) => match e {
-                UserEvent::Unread {
-                    room_id,
-                    unread: n,
-                    head_seq,
-                } => {
-                    unread.insert(room_id, (n, head_seq));
-                }
-                UserEvent::RoomJoined(r) => notes.push(Note::new(
-                    &json!({"type": "room_joined", "room_id": r.room.id.to_string(),
-                            "name": r.room.name, "kind": r.room.kind.as_str(),
-                            "unread": r.unread, "head_seq": r.room.head_seq}),
-                    None,
-                )),
-                UserEvent::RoomLeft { room_id } => notes.push(Note::new(
-                    &json!({"type": "room_left", "room_id": room_id.to_string()}),
-                    None,
-                )),
-                _ => {}
-            },
-            Err(TryRecvError::Empty) => break,
-            // Lagged, revoked (deactivated) or closed: subscribe again below.
-            Err(_) => entry.sub = None,
+    while let Some(feed) = &entry.feed {
+        let e = match feed.next() {
+            Next::Event(e) => e,
+            Next::Empty => break,
+            Next::Revoked => {
+                *access = Some(Access::Deactivated);
+                entry.deactivated = true;
+                entry.feed = None;
+                break;
+            }
+            Next::Lagged | Next::Ended => {
+                // A missed `SessionsRevoked` must not leave a revoked socket open.
+                access.get_or_insert(Access::SessionsRevoked);
+                entry.feed = None;
+                break;
+            }
+        };
+        match e {
+            UserEvent::Unread {
+                room_id,
+                unread: n,
+                head_seq,
+            } => {
+                unread.insert(room_id, (n, head_seq));
+            }
+            UserEvent::RoomJoined(r) => notes.push(Note::new(
+                &ServerFrame::RoomJoined {
+                    room: RoomJson::from(&r),
+                },
+                None,
+            )),
+            UserEvent::RoomLeft { room_id } => notes.push(Note::new(
+                &ServerFrame::RoomLeft { room_id: &room_id },
+                None,
+            )),
+            UserEvent::SessionsRevoked => {
+                access.get_or_insert(Access::SessionsRevoked);
+            }
+            _ => {}
         }
     }
-    if entry.sub.is_none() {
-        entry.sub = engine.subscribe_user(user).ok();
+    if entry.feed.is_none() && !entry.deactivated {
+        entry.feed = UserFeed::open(engine, user);
     }
     for (room, (n, head)) in unread {
         let before = entry.seen.insert(room, (n, head));
@@ -184,7 +213,10 @@ fn next_on_phase(due: Instant, now: Instant) -> Instant {
 
 fn unread_note(room: RoomId, unread: u64, skip_subscribers_of: Option<RoomId>) -> Note {
     Note::new(
-        &json!({"type": "unread", "room_id": room.to_string(), "unread": unread}),
+        &ServerFrame::Unread {
+            room_id: &room,
+            unread,
+        },
         skip_subscribers_of,
     )
 }

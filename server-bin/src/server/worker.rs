@@ -8,13 +8,11 @@ use crossbeam_channel::{Receiver, Sender};
 use ember_engine::Engine;
 use mio::Waker;
 
+use super::conn::Who;
 use super::http::Response;
 
 /// A job: runs on the worker with the engine, answers an HTTP request.
 pub type Job = Box<dyn FnOnce(&Engine) -> Response + Send>;
-
-/// A connection: its slot and its unique id.
-pub type Who = (usize, u64);
 
 /// The loop's handle to the worker.
 pub struct Worker {

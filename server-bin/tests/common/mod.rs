@@ -280,8 +280,12 @@ pub fn new_id() -> String {
 
 /// Shrinks a socket's receive buffer (no autotuning), to play a slow reader.
 pub fn small_receive_buffer(stream: &TcpStream) {
+    receive_buffer(stream, 4096);
+}
+
+/// Sets a socket's receive buffer (e.g. larger again, to read a backlog quickly).
+pub fn receive_buffer(stream: &TcpStream, size: libc::c_int) {
     use std::os::fd::AsRawFd;
-    let size: libc::c_int = 4096;
     // SAFETY: valid fd and a c_int option value that outlives the call.
     let rc = unsafe {
         libc::setsockopt(
@@ -293,4 +297,54 @@ pub fn small_receive_buffer(stream: &TcpStream) {
         )
     };
     assert_eq!(rc, 0);
+}
+
+/// One value from `/metrics` (0 when absent).
+pub fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let (status, text) = http(addr, "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200, "metrics: {text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How long `GET /health` takes, asserting it answers 200.
+pub fn health_latency(addr: SocketAddr) -> Duration {
+    let started = Instant::now();
+    let (status, _) = http(addr, "GET", "/health", &[], b"");
+    assert_eq!(status, 200);
+    started.elapsed()
+}
+
+/// Content of about 40 KB (10,000 characters, mostly 4-byte emoji) with the word `flood`.
+pub fn big_content(i: usize) -> String {
+    let head = format!("flood {i} ");
+    let fill = 10_000 - head.chars().count();
+    head + &"\u{1F600}".repeat(fill)
+}
+
+/// Posts `n` messages of [`big_content`] with session `token` and waits for their acks.
+pub fn post_big(server: &Server, f: &Fixture, token: &str, n: usize) {
+    let mut poster = server.ws(token);
+    for i in 0..n {
+        poster.send(
+            json!({"type": "post", "room_id": f.room, "client_message_id": new_id(),
+                           "content": big_content(i)}),
+        );
+    }
+    for _ in 0..n {
+        let (ack, _) = poster.until("ack");
+        assert!(ack["message"].is_object(), "{ack}");
+    }
+}
+
+/// Writes raw bytes as one HTTP exchange and returns the whole answer as text.
+pub fn raw_http(addr: SocketAddr, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
