@@ -107,7 +107,9 @@ impl Engine {
     }
 
     /// Stops taking requests, commits everything already queued, checkpoints the WAL and
-    /// stops the writer. Afterwards every call fails with [`Error::Closed`]. Idempotent.
+    /// stops the writer; then ends every subscription ([`crate::RecvError::Closed`] after
+    /// what was queued) and drops every plugin, whatever clones, pipelines or subscriptions
+    /// are still alive. Afterwards every call fails with [`Error::Closed`]. Idempotent.
     pub fn close(&self) {
         self.inner.close();
     }
@@ -151,6 +153,8 @@ impl Inner {
                 log::error!("the dispatcher thread panicked");
             }
         }
+        // Everything committed was delivered: end the streams, then let the plugins go.
+        self.live.hub.close();
         self.plugins.stop();
     }
 }

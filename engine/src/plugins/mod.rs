@@ -135,6 +135,8 @@ pub(crate) struct Plugins {
     handlers: RwLock<Vec<Handler>>,
     budget: Duration,
     events: Mutex<Option<EventThread>>,
+    /// Set by [`Plugins::stop`]: no plugin registers afterwards.
+    stopped: AtomicBool,
 }
 
 /// The plugin thread and its inbox.
@@ -147,6 +149,7 @@ impl Plugins {
             handlers: RwLock::new(Vec::new()),
             budget,
             events: Mutex::new(None),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -176,7 +179,17 @@ impl Plugins {
             handlers.sort_by_key(|h| std::cmp::Reverse(h.priority));
         }
         let wants_events = entry.wants_events;
-        self.entries.write().push(entry);
+        {
+            let mut entries = self.entries.write();
+            if self.stopped.load(Ordering::Acquire) {
+                drop(entries);
+                self.handlers
+                    .write()
+                    .retain(|h| !Arc::ptr_eq(&h.entry, &entry));
+                return Err(Error::Closed);
+            }
+            entries.push(entry);
+        }
         if wants_events {
             self.start_event_thread();
         }
@@ -268,13 +281,23 @@ impl Plugins {
             .collect()
     }
 
-    /// Stops the plugin thread after it has handled what was queued.
+    /// Stops the plugin thread after it has handled what was queued, then lets go of every
+    /// plugin, so each is dropped (a C plugin's `destroy` runs) as soon as no hook of it is
+    /// running. Later registrations fail with [`Error::Closed`].
     pub(crate) fn stop(&self) {
         let taken = self.events.lock().take();
         if let Some((tx, thread)) = taken {
             drop(tx);
             let _ = thread.join();
         }
+        let entries = {
+            let mut entries = self.entries.write();
+            self.stopped.store(true, Ordering::Release);
+            std::mem::take(&mut *entries)
+        };
+        let handlers = std::mem::take(&mut *self.handlers.write());
+        drop(handlers);
+        drop(entries);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
