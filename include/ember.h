@@ -149,6 +149,19 @@ typedef enum ember_status {
    */
   EMBER_ERR_STORAGE = 20,
   /**
+   * `ember_engine_open`: an engine of this process already has this database file open
+   * (under this or another name). Share that handle; a second engine's subscriptions
+   * would miss what the first one commits. The file may be opened again once closed.
+   */
+  EMBER_ERR_ALREADY_OPEN = 21,
+  /**
+   * A handle was used that is not open: an engine after `ember_engine_close` (also a
+   * second close) or a pointer libember never handed out. Nothing happened. This is a
+   * bug in the host; it is detected, not undefined behaviour, but only until the
+   * address is reused by a newer handle.
+   */
+  EMBER_ERR_MISUSE = 22,
+  /**
    * An engine error this version of the ABI has no code for; see the message.
    */
   EMBER_ERR_OTHER = 99,
@@ -1272,7 +1285,8 @@ enum ember_status ember_options_init(struct ember_options *out);
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (path not UTF-8);
  * `EMBER_ERR_ABI_MISMATCH` (`options->struct_size`); `EMBER_ERR_OPEN`;
- * `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`.
+ * `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`; `EMBER_ERR_ALREADY_OPEN` (an engine of
+ * this process has the file open: use that handle, which any thread may share).
  */
 enum ember_status ember_engine_open(const char *path,
                                     const struct ember_options *options,
@@ -1280,11 +1294,15 @@ enum ember_status ember_engine_open(const char *path,
 
 /**
  * Closes the engine and frees the handle: commits every write already queued, checkpoints
- * the WAL, stops the engine's threads and calls the `destroy` of every registered plugin.
- * Subscriptions still open end (`EMBER_ERR_CLOSED`) and must still be freed.
+ * the WAL, stops the engine's threads, ends every subscription (blocked and later
+ * `ember_subscription_next` calls return `EMBER_ERR_CLOSED` after what was queued; callback
+ * subscriptions get `EMBER_EVENT_ENDED`) and calls the `destroy` of every registered
+ * plugin, before it returns, whatever subscriptions and pipelines are still alive (they
+ * must still be freed). The database file may then be opened again.
  *
  * No other call on this engine may be running or start once this is called.
- * Errors: `EMBER_ERR_NULL`.
+ * Errors: `EMBER_ERR_NULL`; `EMBER_ERR_MISUSE` (the handle was closed already or never
+ * opened: nothing happens).
  */
 enum ember_status ember_engine_close(struct ember_engine *engine);
 

@@ -30,6 +30,7 @@ mod accounts;
 mod boundary;
 mod engine;
 mod events;
+mod handles;
 mod ids;
 mod live;
 mod loader;

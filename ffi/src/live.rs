@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::boundary::{Failure, Outcome, arg_mut, arg_out, arg_ref, free_box, guard, guard_value};
 use crate::engine::ember_engine;
 use crate::events::{ember_event, ember_event_kind};
+use crate::handles::arg_engine;
 use crate::ids::{ember_uuid, ember_uuid_list};
 use crate::status::ember_status;
 
@@ -165,7 +166,7 @@ fn subscribe_room(
     since: Option<u64>,
     out: *mut *mut ember_subscription,
 ) -> Outcome {
-    let handle = arg_ref(engine, "engine")?;
+    let handle = arg_engine(engine)?;
     let out = arg_out(out, "out")?;
     let sub = handle.engine.subscribe(user.into(), room.into(), since)?;
     let (head, complete) = (sub.head_change_seq(), sub.complete());
@@ -185,7 +186,7 @@ pub unsafe extern "C" fn ember_subscribe_user(
     out: *mut *mut ember_subscription,
 ) -> ember_status {
     guard(|| {
-        let handle = arg_ref(engine, "engine")?;
+        let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let sub = handle.engine.subscribe_user(user.into())?;
         out.write(new_subscription(handle, Source::User(sub), 0, true));
@@ -207,7 +208,7 @@ pub unsafe extern "C" fn ember_subscribe_notifications(
     out: *mut *mut ember_subscription,
 ) -> ember_status {
     guard(|| {
-        let handle = arg_ref(engine, "engine")?;
+        let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let stream = handle.engine.subscribe_notifications()?;
         out.write(new_subscription(handle, Source::Notify(stream), 0, true));
@@ -486,7 +487,7 @@ pub unsafe extern "C" fn ember_presence_connect(
     out: *mut ember_presence,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let h = engine.presence_connect(user.into(), room.into())?;
         out.write(ember_presence {
@@ -508,7 +509,7 @@ pub unsafe extern "C" fn ember_presence_heartbeat(
     presence: *const ember_presence,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let presence = arg_ref(presence, "presence")?;
         engine.presence_heartbeat(&presence.into())?;
         Ok(())
@@ -525,7 +526,7 @@ pub unsafe extern "C" fn ember_presence_disconnect(
     presence: *const ember_presence,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let presence = arg_ref(presence, "presence")?;
         engine.presence_disconnect(&presence.into());
         Ok(())
@@ -545,7 +546,7 @@ pub unsafe extern "C" fn ember_online_members(
     out: *mut *mut ember_uuid_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let online = engine.online_members(user.into(), room.into())?;
         out.write(ember_uuid_list::boxed(online.into_iter().map(Into::into)));
@@ -566,7 +567,7 @@ pub unsafe extern "C" fn ember_typing(
     active: bool,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         engine.typing(user.into(), room.into(), active)?;
         Ok(())
     })

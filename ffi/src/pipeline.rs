@@ -15,6 +15,7 @@ use crate::boundary::{
     guard, guard_value,
 };
 use crate::engine::ember_engine;
+use crate::handles::arg_engine;
 use crate::ids::ember_uuid;
 use crate::live::ember_destroy_fn;
 use crate::messages::{boxed_message, ember_message};
@@ -162,7 +163,7 @@ pub unsafe extern "C" fn ember_pipeline_new(
     out: *mut *mut ember_pipeline,
 ) -> ember_status {
     guard(|| {
-        let handle = arg_ref(engine, "engine")?;
+        let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let mut pipeline = handle.engine.pipeline();
         if let Some(notify) = notify {

@@ -11,6 +11,7 @@ use ::ember_engine::{
 use crate::boundary::{Failure, Outcome, arg_mut, arg_out, arg_ref, arg_slice, arg_str, guard};
 use crate::engine::{check_struct_size, ember_engine};
 use crate::events::ember_event;
+use crate::handles::arg_engine;
 use crate::ids::ember_uuid;
 use crate::live::ember_destroy_fn;
 use crate::status::ember_status;
@@ -300,7 +301,7 @@ pub unsafe extern "C" fn ember_engine_register_plugin(
     plugin: *const ember_plugin,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         // SAFETY: `plugin` is NULL or valid for reads (this function's contract).
         unsafe { register(engine, plugin) }
     })

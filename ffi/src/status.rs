@@ -50,6 +50,15 @@ pub enum ember_status {
     EMBER_ERR_OPEN = 19,
     /// SQLite failed while reading or writing.
     EMBER_ERR_STORAGE = 20,
+    /// `ember_engine_open`: an engine of this process already has this database file open
+    /// (under this or another name). Share that handle; a second engine's subscriptions
+    /// would miss what the first one commits. The file may be opened again once closed.
+    EMBER_ERR_ALREADY_OPEN = 21,
+    /// A handle was used that is not open: an engine after `ember_engine_close` (also a
+    /// second close) or a pointer libember never handed out. Nothing happened. This is a
+    /// bug in the host; it is detected, not undefined behaviour, but only until the
+    /// address is reused by a newer handle.
+    EMBER_ERR_MISUSE = 22,
     /// An engine error this version of the ABI has no code for; see the message.
     EMBER_ERR_OTHER = 99,
 }
@@ -70,6 +79,7 @@ impl ember_status {
             Error::SchemaTooNew { .. } => EMBER_ERR_SCHEMA_TOO_NEW,
             Error::Open { .. } => EMBER_ERR_OPEN,
             Error::Storage(_) => EMBER_ERR_STORAGE,
+            Error::AlreadyOpen { .. } => EMBER_ERR_ALREADY_OPEN,
             _ => EMBER_ERR_OTHER,
         }
     }
@@ -95,6 +105,8 @@ impl ember_status {
             EMBER_ERR_SCHEMA_TOO_NEW => c"EMBER_ERR_SCHEMA_TOO_NEW",
             EMBER_ERR_OPEN => c"EMBER_ERR_OPEN",
             EMBER_ERR_STORAGE => c"EMBER_ERR_STORAGE",
+            EMBER_ERR_ALREADY_OPEN => c"EMBER_ERR_ALREADY_OPEN",
+            EMBER_ERR_MISUSE => c"EMBER_ERR_MISUSE",
             EMBER_ERR_OTHER => c"EMBER_ERR_OTHER",
         }
     }
@@ -134,7 +146,7 @@ pub extern "C" fn ember_last_retry_after_ms() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn ember_status_name(status: i32) -> *const c_char {
     use ember_status::*;
-    const ALL: [ember_status; 19] = [
+    const ALL: [ember_status; 21] = [
         EMBER_OK,
         EMBER_ERR_NULL,
         EMBER_ERR_INVALID_ARGUMENT,
@@ -153,6 +165,8 @@ pub extern "C" fn ember_status_name(status: i32) -> *const c_char {
         EMBER_ERR_SCHEMA_TOO_NEW,
         EMBER_ERR_OPEN,
         EMBER_ERR_STORAGE,
+        EMBER_ERR_ALREADY_OPEN,
+        EMBER_ERR_MISUSE,
         EMBER_ERR_OTHER,
     ];
     guard_value(c"EMBER_UNKNOWN_STATUS".as_ptr(), || {
