@@ -14,7 +14,7 @@ use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
 /// What a user may do.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_role {
     /// Manages users and rooms; may edit or delete any message.

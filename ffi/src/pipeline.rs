@@ -35,7 +35,7 @@ pub struct ember_pipeline {
 }
 
 /// What a pipelined request was.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_request_kind {
     /// `ember_pipeline_post`.

@@ -16,7 +16,7 @@ use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
 /// The kind of a room.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_room_kind {
     /// Every active person is a member, including people created later.
@@ -28,7 +28,7 @@ pub enum ember_room_kind {
 }
 
 /// How much a member wants to hear from a room.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_involvement {
     /// Hidden from the room list, no notifications.

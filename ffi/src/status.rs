@@ -7,7 +7,7 @@ use ::ember_engine::Error;
 use crate::boundary::{guard_value, last_error_ptr, last_status};
 
 /// What every fallible function returns. The numbers are fixed: new codes are only added.
-#[repr(C)]
+#[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_status {
     /// Success; output parameters were written.
