@@ -6,7 +6,8 @@
  *
  * Conventions:
  * - Every fallible function returns an ember_status. After a failure, ember_last_error()
- *   gives a message for the calling thread, valid until its next ember_* call.
+ *   gives a message for the calling thread, valid until that thread's next ember_* call
+ *   that returns an ember_status. EMBER_TIMEOUT is not a failure and sets no message.
  * - Output parameters are written only on success.
  * - Everything libember hands out is owned by the caller and has a free function, named
  *   in the documentation of the function that hands it out. Strings are UTF-8.
@@ -98,8 +99,8 @@ enum ember_status
    */
   EMBER_ERR_ABI_MISMATCH = 4,
   /**
-   * `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout
-   * (not a failure).
+   * `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout.
+   * Not a failure: `ember_last_error()` stays "" and `ember_last_status()` `EMBER_OK`.
    */
   EMBER_TIMEOUT = 5,
   /**
@@ -128,8 +129,9 @@ enum ember_status
    */
   EMBER_ERR_RATE_LIMITED = 14,
   /**
-   * The writer's queue stayed full (pipelined submissions: is full; they never wait);
-   * try again later.
+   * The writer's queue was full: a blocking write waited `overload_wait_ms` for room in
+   * vain; a pipelined submission gets this at once, since submissions never wait. Try
+   * again later (a pipeline: after collecting completions).
    */
   EMBER_ERR_OVERLOADED = 15,
   /**
@@ -551,7 +553,8 @@ typedef struct ember_options {
    */
   uint32_t queue_capacity;
   /**
-   * How long a write waits for room in a full queue before `EMBER_ERR_OVERLOADED`.
+   * How long a blocking write waits for room in a full queue before
+   * `EMBER_ERR_OVERLOADED`. Default 500. (Pipelined submissions never wait.)
    */
   uint64_t overload_wait_ms;
   /**
@@ -562,6 +565,11 @@ typedef struct ember_options {
    * Registers the built-in `/play` sounds plugin. Default true.
    */
   bool builtin_sounds;
+  /**
+   * A plugin hook that runs longer than this is logged with the plugin's name (it is not
+   * stopped). Default 50.
+   */
+  uint64_t plugin_budget_ms;
 } ember_options;
 
 /**
@@ -989,7 +997,8 @@ typedef int32_t (*ember_command_fn)(void *user_data,
  */
 typedef struct ember_plugin_command {
   /**
-   * The name without the slash (UTF-8), e.g. "shout".
+   * The name without the slash (UTF-8), e.g. "shout". Lower-cased when registered:
+   * "Shout" answers `/shout`, `/SHOUT` and `/Shout`, and its handler gets "shout".
    */
   const char *name;
   /**
@@ -1549,8 +1558,10 @@ ember_status ember_subscription_next(struct ember_subscription *sub,
 /**
  * Switches a subscription to callback mode: libember starts one thread for this
  * subscription (named "ember-sub") that calls `callback(user_data, event)` for each event
- * in order. After the stream ends it makes one last call with `EMBER_EVENT_ENDED`. The
- * event passed is valid only during the call. Callbacks must not unwind (no C++
+ * in order. After the stream ends (lag, revocation, a capped replay, the engine closing)
+ * it makes one last call with `EMBER_EVENT_ENDED`; freeing the subscription first
+ * (`ember_subscription_free`) sends no `EMBER_EVENT_ENDED`: the calls just stop, then
+ * `destroy` runs. The event passed is valid only during the call. Callbacks must not unwind (no C++
  * exceptions) and should return quickly: events queue behind a slow callback and the
  * subscription lags when `subscription_capacity` is exceeded.
  *
@@ -1769,8 +1780,8 @@ void ember_message_list_free(struct ember_message_list *list);
  * poller) and call no libember function from it. `destroy` (may be NULL) is called once
  * with `user_data` when libember no longer needs it: after `ember_pipeline_free` and the
  * completion of every submission still in flight, on the thread that saw the last of
- * them. Without `notify`, `user_data` and `destroy` are ignored. On failure nothing is
- * called and `user_data` stays the caller's.
+ * them; also without `notify`. On failure nothing is called and `user_data` stays the
+ * caller's.
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
@@ -2081,10 +2092,13 @@ void ember_room_array_free(struct ember_room_array *list);
 void ember_member_list_free(struct ember_member_list *list);
 
 /**
- * The message of the last failed call on this thread, or "" when the last call succeeded.
+ * The message of the last failed call on this thread, or "" when the last call succeeded
+ * (or returned `EMBER_TIMEOUT`, which is not a failure).
  *
- * Owned by libember: valid until the next `ember_*` call that returns a status on this
- * thread; copy it to keep it. Never NULL. Each thread has its own message, so this is safe
+ * Owned by libember: valid until this thread's next `ember_*` call that returns an
+ * `ember_status` (calls that return anything else, such as `ember_last_error`,
+ * `ember_status_name`, `ember_version` and the `_free` functions, leave it alone); copy it
+ * to keep it. Never NULL. Each thread has its own message, so this is safe
  * to call from any thread. Cannot fail.
  */
 const char *ember_last_error(void);

@@ -65,12 +65,16 @@ pub struct ember_options {
     pub readers: u32,
     /// Writes that may wait for the writer thread. Default 4096.
     pub queue_capacity: u32,
-    /// How long a write waits for room in a full queue before `EMBER_ERR_OVERLOADED`.
+    /// How long a blocking write waits for room in a full queue before
+    /// `EMBER_ERR_OVERLOADED`. Default 500. (Pipelined submissions never wait.)
     pub overload_wait_ms: u64,
     /// New messages become searchable within about this long. Default 100.
     pub search_delay_ms: u64,
     /// Registers the built-in `/play` sounds plugin. Default true.
     pub builtin_sounds: bool,
+    /// A plugin hook that runs longer than this is logged with the plugin's name (it is not
+    /// stopped). Default 50.
+    pub plugin_budget_ms: u64,
 }
 
 impl ember_options {
@@ -96,6 +100,7 @@ impl ember_options {
             overload_wait_ms: millis(o.overload_wait),
             search_delay_ms: millis(o.search_delay),
             builtin_sounds: o.builtin_sounds,
+            plugin_budget_ms: millis(o.plugin_budget),
         }
     }
 
@@ -124,6 +129,7 @@ impl ember_options {
         o.overload_wait = Duration::from_millis(self.overload_wait_ms);
         o.search_delay = Duration::from_millis(self.search_delay_ms);
         o.builtin_sounds = self.builtin_sounds;
+        o.plugin_budget = Duration::from_millis(self.plugin_budget_ms);
         o
     }
 }
@@ -321,4 +327,18 @@ pub unsafe extern "C" fn ember_engine_epoch(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_string_free(s: *mut c_char) {
     guard_value((), || free_c_string(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_budget_defaults_to_the_engines_and_is_passed_on() {
+        let mut o = ember_options::defaults();
+        assert_eq!(o.plugin_budget_ms, 50);
+        assert_eq!(o.overload_wait_ms, 500);
+        o.plugin_budget_ms = 7;
+        assert_eq!(o.to_options("x.db").plugin_budget, Duration::from_millis(7));
+    }
 }

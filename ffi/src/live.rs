@@ -324,8 +324,10 @@ unsafe impl Send for UserData {}
 
 /// Switches a subscription to callback mode: libember starts one thread for this
 /// subscription (named "ember-sub") that calls `callback(user_data, event)` for each event
-/// in order. After the stream ends it makes one last call with `EMBER_EVENT_ENDED`. The
-/// event passed is valid only during the call. Callbacks must not unwind (no C++
+/// in order. After the stream ends (lag, revocation, a capped replay, the engine closing)
+/// it makes one last call with `EMBER_EVENT_ENDED`; freeing the subscription first
+/// (`ember_subscription_free`) sends no `EMBER_EVENT_ENDED`: the calls just stop, then
+/// `destroy` runs. The event passed is valid only during the call. Callbacks must not unwind (no C++
 /// exceptions) and should return quickly: events queue behind a slow callback and the
 /// subscription lags when `subscription_capacity` is exceeded.
 ///

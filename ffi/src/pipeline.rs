@@ -120,9 +120,9 @@ impl ember_completion {
 /// Called after each completion is queued.
 pub type ember_notify_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
-/// The host's notify callback; `destroy` runs when the last reference goes.
+/// The host's notify callback (optional); `destroy` runs when the last reference goes.
 struct NotifyHook {
-    notify: unsafe extern "C" fn(*mut c_void),
+    notify: ember_notify_fn,
     user_data: *mut c_void,
     destroy: ember_destroy_fn,
 }
@@ -150,8 +150,8 @@ impl Drop for NotifyHook {
 /// poller) and call no libember function from it. `destroy` (may be NULL) is called once
 /// with `user_data` when libember no longer needs it: after `ember_pipeline_free` and the
 /// completion of every submission still in flight, on the thread that saw the last of
-/// them. Without `notify`, `user_data` and `destroy` are ignored. On failure nothing is
-/// called and `user_data` stays the caller's.
+/// them; also without `notify`. On failure nothing is called and `user_data` stays the
+/// caller's.
 ///
 /// Thread-safe. Errors: `EMBER_ERR_NULL`.
 #[unsafe(no_mangle)]
@@ -166,7 +166,7 @@ pub unsafe extern "C" fn ember_pipeline_new(
         let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let mut pipeline = handle.engine.pipeline();
-        if let Some(notify) = notify {
+        if notify.is_some() || destroy.is_some() {
             let hook = NotifyHook {
                 notify,
                 user_data,
@@ -174,8 +174,10 @@ pub unsafe extern "C" fn ember_pipeline_new(
             };
             pipeline = pipeline.with_notify(move || {
                 let hook = &hook;
-                // SAFETY: the host's callback with its own user_data (see above).
-                unsafe { (hook.notify)(hook.user_data) }
+                if let Some(notify) = hook.notify {
+                    // SAFETY: the host's callback with its own user_data (see above).
+                    unsafe { notify(hook.user_data) }
+                }
             });
         }
         out.write(Box::into_raw(Box::new(ember_pipeline {

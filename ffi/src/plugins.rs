@@ -80,7 +80,8 @@ pub type ember_command_fn = Option<
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ember_plugin_command {
-    /// The name without the slash (UTF-8), e.g. "shout".
+    /// The name without the slash (UTF-8), e.g. "shout". Lower-cased when registered:
+    /// "Shout" answers `/shout`, `/SHOUT` and `/Shout`, and its handler gets "shout".
     pub name: *const c_char,
     /// Handlers of the same name run from the highest priority down.
     pub priority: i32,

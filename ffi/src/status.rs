@@ -21,8 +21,8 @@ pub enum ember_status {
     EMBER_ERR_PANIC = 3,
     /// A struct's `struct_size` or `abi_version` does not match this library.
     EMBER_ERR_ABI_MISMATCH = 4,
-    /// `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout
-    /// (not a failure).
+    /// `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout.
+    /// Not a failure: `ember_last_error()` stays "" and `ember_last_status()` `EMBER_OK`.
     EMBER_TIMEOUT = 5,
     /// `ember_subscription_next`: the subscription ended (it lagged, access was revoked, or a
     /// capped replay page is done); subscribe again with `since`.
@@ -37,8 +37,9 @@ pub enum ember_status {
     EMBER_ERR_NOT_FOUND = 13,
     /// Too many attempts: `ember_last_retry_after_ms` says how long to wait.
     EMBER_ERR_RATE_LIMITED = 14,
-    /// The writer's queue stayed full (pipelined submissions: is full; they never wait);
-    /// try again later.
+    /// The writer's queue was full: a blocking write waited `overload_wait_ms` for room in
+    /// vain; a pipelined submission gets this at once, since submissions never wait. Try
+    /// again later (a pipeline: after collecting completions).
     EMBER_ERR_OVERLOADED = 15,
     /// The engine is closed.
     EMBER_ERR_CLOSED = 16,
@@ -112,10 +113,13 @@ impl ember_status {
     }
 }
 
-/// The message of the last failed call on this thread, or "" when the last call succeeded.
+/// The message of the last failed call on this thread, or "" when the last call succeeded
+/// (or returned `EMBER_TIMEOUT`, which is not a failure).
 ///
-/// Owned by libember: valid until the next `ember_*` call that returns a status on this
-/// thread; copy it to keep it. Never NULL. Each thread has its own message, so this is safe
+/// Owned by libember: valid until this thread's next `ember_*` call that returns an
+/// `ember_status` (calls that return anything else, such as `ember_last_error`,
+/// `ember_status_name`, `ember_version` and the `_free` functions, leave it alone); copy it
+/// to keep it. Never NULL. Each thread has its own message, so this is safe
 /// to call from any thread. Cannot fail.
 #[unsafe(no_mangle)]
 pub extern "C" fn ember_last_error() -> *const c_char {

@@ -47,10 +47,11 @@ pub enum Decision {
     Reject(String),
 }
 
-/// A slash command a plugin handles: `/name args`.
+/// A slash command a plugin handles: `/name args`. Names are lower-cased: `Shout` and
+/// `shout` both answer `/shout`, `/SHOUT` and `/Shout`, and the handler gets `shout`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandSpec {
-    /// The name without the slash, e.g. `play`.
+    /// The name without the slash, e.g. `play`; lower-cased at registration.
     pub name: String,
     /// Handlers of the same name run from the highest priority down.
     pub priority: i32,
@@ -170,7 +171,7 @@ impl Plugins {
             let mut handlers = self.handlers.write();
             for c in commands {
                 handlers.push(Handler {
-                    name: c.name.trim_start_matches('/').to_owned(),
+                    name: c.name.trim_start_matches('/').to_lowercase(),
                     priority: c.priority,
                     entry: entry.clone(),
                 });
@@ -363,6 +364,49 @@ fn parse_command(content: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Upper;
+
+    impl Plugin for Upper {
+        fn name(&self) -> &str {
+            "upper"
+        }
+        fn commands(&self) -> Vec<CommandSpec> {
+            vec![CommandSpec {
+                name: "/Shout".into(),
+                priority: 0,
+            }]
+        }
+        fn on_command(
+            &self,
+            command: &str,
+            args: &str,
+            _ctx: &PostContext,
+            draft: &mut Draft,
+        ) -> CommandOutcome {
+            draft.content = format!("{command}: {}", args.to_uppercase());
+            CommandOutcome::Handled
+        }
+    }
+
+    #[test]
+    fn command_names_are_lower_cased_when_registered_and_typed() {
+        let plugins = Arc::new(Plugins::new(Duration::from_secs(1)));
+        plugins.register(Box::new(Upper)).unwrap();
+        let ctx = PostContext {
+            user_id: UserId::new_v7(),
+            room_id: RoomId::new_v7(),
+            client_message_id: ClientMessageId::new_v7(),
+        };
+        for typed in ["/shout hi", "/SHOUT hi", "/Shout hi"] {
+            let mut draft = Draft {
+                content: typed.into(),
+                sound: None,
+            };
+            plugins.before_post(&ctx, &mut draft).unwrap();
+            assert_eq!(draft.content, "shout: HI", "{typed}");
+        }
+    }
 
     #[test]
     fn commands_are_parsed_only_at_the_start() {
