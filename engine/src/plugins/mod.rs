@@ -394,8 +394,8 @@ mod tests {
         let plugins = Arc::new(Plugins::new(Duration::from_secs(1)));
         plugins.register(Box::new(Upper)).unwrap();
         let ctx = PostContext {
-            user_id: UserId::new_v7(),
-            room_id: RoomId::new_v7(),
+            user_id: UserId::from_bytes([1; 16]),
+            room_id: RoomId::from_bytes([2; 16]),
             client_message_id: ClientMessageId::new_v7(),
         };
         for typed in ["/shout hi", "/SHOUT hi", "/Shout hi"] {
