@@ -209,3 +209,45 @@ fn python_wrapper_test_passes() {
     );
     assert!(out.contains("message_created: the roses are out"), "{out}");
 }
+
+/// Builds `ffi/tests/c/shutdown_and_misuse.c` with `extra` flags and runs it on a fresh
+/// database, named a second way too (`dir/./shutdown.db`).
+fn shutdown_and_misuse(extra: &[&str], env: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("shutdown_and_misuse");
+    let mut flags = C_FLAGS.to_vec();
+    flags.extend(extra);
+    flags.push("-pthread");
+    compile("cc", &["ffi/tests/c/shutdown_and_misuse.c"], &exe, &flags);
+    let db = dir.path().join("shutdown.db");
+    let other_name = dir.path().join(".").join("shutdown.db");
+    let out = run(&exe, &[&db, &other_name], env);
+    assert!(out.ends_with("shutdown_and_misuse: OK\n"), "{out}");
+}
+
+#[test]
+fn c_host_survives_shutdown_orders_and_misuse() {
+    shutdown_and_misuse(&[], &[]);
+}
+
+#[test]
+fn c_host_survives_shutdown_orders_and_misuse_under_address_sanitizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.c");
+    std::fs::write(&probe, "int main(void) { return 0; }\n").unwrap();
+    let asan_works = Command::new("cc")
+        .arg("-fsanitize=address")
+        .arg(&probe)
+        .arg("-o")
+        .arg(dir.path().join("probe"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !asan_works {
+        println!("SKIPPED: no AddressSanitizer");
+        return;
+    }
+    shutdown_and_misuse(
+        &["-fsanitize=address", "-fno-omit-frame-pointer"],
+        &[("ASAN_OPTIONS", "detect_leaks=1:exitcode=23")],
+    );
+}
