@@ -6,7 +6,8 @@
  *
  * Conventions:
  * - Every fallible function returns an ember_status. After a failure, ember_last_error()
- *   gives a message for the calling thread, valid until its next ember_* call.
+ *   gives a message for the calling thread, valid until that thread's next ember_* call
+ *   that returns an ember_status. EMBER_TIMEOUT is not a failure and sets no message.
  * - Output parameters are written only on success.
  * - Everything libember hands out is owned by the caller and has a free function, named
  *   in the documentation of the function that hands it out. Strings are UTF-8.
@@ -71,7 +72,11 @@
 /**
  * What every fallible function returns. The numbers are fixed: new codes are only added.
  */
-typedef enum ember_status {
+enum ember_status
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   /**
    * Success; output parameters were written.
    */
@@ -94,8 +99,8 @@ typedef enum ember_status {
    */
   EMBER_ERR_ABI_MISMATCH = 4,
   /**
-   * `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout
-   * (not a failure).
+   * `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout.
+   * Not a failure: `ember_last_error()` stays "" and `ember_last_status()` `EMBER_OK`.
    */
   EMBER_TIMEOUT = 5,
   /**
@@ -124,8 +129,9 @@ typedef enum ember_status {
    */
   EMBER_ERR_RATE_LIMITED = 14,
   /**
-   * The writer's queue stayed full (pipelined submissions: is full; they never wait);
-   * try again later.
+   * The writer's queue was full: a blocking write waited `overload_wait_ms` for room in
+   * vain; a pipelined submission gets this at once, since submissions never wait. Try
+   * again later (a pipeline: after collecting completions).
    */
   EMBER_ERR_OVERLOADED = 15,
   /**
@@ -149,15 +155,39 @@ typedef enum ember_status {
    */
   EMBER_ERR_STORAGE = 20,
   /**
+   * `ember_engine_open`: an engine of this process already has this database file open
+   * (under this or another name). Share that handle; a second engine's subscriptions
+   * would miss what the first one commits. The file may be opened again once closed.
+   */
+  EMBER_ERR_ALREADY_OPEN = 21,
+  /**
+   * A handle was used that is not open: an engine after `ember_engine_close` (also a
+   * second close) or a pointer libember never handed out. Nothing happened. This is a
+   * bug in the host; it is detected, not undefined behaviour, but only until the
+   * address is reused by a newer handle.
+   */
+  EMBER_ERR_MISUSE = 22,
+  /**
    * An engine error this version of the ABI has no code for; see the message.
    */
   EMBER_ERR_OTHER = 99,
-} ember_status;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ember_status ember_status;
+#else
+typedef int32_t ember_status;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * What a user may do.
  */
-typedef enum ember_role {
+enum ember_role
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   /**
    * Manages users and rooms; may edit or delete any message.
    */
@@ -170,13 +200,24 @@ typedef enum ember_role {
    * A program; sees only the rooms it was added to.
    */
   EMBER_ROLE_BOT = 2,
-} ember_role;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ember_role ember_role;
+#else
+typedef uint32_t ember_role;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * What happened. The numbers are fixed; new kinds are only added, so a host must ignore
  * kinds it does not know.
  */
-typedef enum ember_event_kind {
+enum ember_event_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   /**
    * An event this version of the ABI has no kind for.
    */
@@ -248,12 +289,23 @@ typedef enum ember_event_kind {
    * again (`ember_authenticate`) and drop those refused. May come more than once.
    */
   EMBER_EVENT_SESSIONS_REVOKED = 16,
-} ember_event_kind;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ember_event_kind ember_event_kind;
+#else
+typedef uint32_t ember_event_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * The kind of a room.
  */
-typedef enum ember_room_kind {
+enum ember_room_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   /**
    * Every active person is a member, including people created later.
    */
@@ -266,12 +318,23 @@ typedef enum ember_room_kind {
    * One room per exact set of users (`ember_direct_room`).
    */
   EMBER_ROOM_DIRECT = 2,
-} ember_room_kind;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ember_room_kind ember_room_kind;
+#else
+typedef uint32_t ember_room_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * How much a member wants to hear from a room.
  */
-typedef enum ember_involvement {
+enum ember_involvement
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   /**
    * Hidden from the room list, no notifications.
    */
@@ -288,12 +351,23 @@ typedef enum ember_involvement {
    * Notified of every message (default for direct rooms).
    */
   EMBER_INVOLVEMENT_EVERYTHING = 3,
-} ember_involvement;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ember_involvement ember_involvement;
+#else
+typedef uint32_t ember_involvement;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * What a pipelined request was.
  */
-typedef enum ember_request_kind {
+enum ember_request_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
   /**
    * `ember_pipeline_post`.
    */
@@ -310,7 +384,14 @@ typedef enum ember_request_kind {
    * `ember_pipeline_mark_read`.
    */
   EMBER_REQUEST_MARK_READ = 3,
-} ember_request_kind;
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum ember_request_kind ember_request_kind;
+#else
+typedef uint32_t ember_request_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * The post about to be written, as a plugin sees it. Opaque; valid only during the hook
@@ -376,7 +457,7 @@ typedef struct ember_user {
   /**
    * What the user may do.
    */
-  enum ember_role role;
+  ember_role role;
   /**
    * False once deactivated.
    */
@@ -472,7 +553,8 @@ typedef struct ember_options {
    */
   uint32_t queue_capacity;
   /**
-   * How long a write waits for room in a full queue before `EMBER_ERR_OVERLOADED`.
+   * How long a blocking write waits for room in a full queue before
+   * `EMBER_ERR_OVERLOADED`. Default 500. (Pipelined submissions never wait.)
    */
   uint64_t overload_wait_ms;
   /**
@@ -483,6 +565,11 @@ typedef struct ember_options {
    * Registers the built-in `/play` sounds plugin. Default true.
    */
   bool builtin_sounds;
+  /**
+   * A plugin hook that runs longer than this is logged with the plugin's name (it is not
+   * stopped). Default 50.
+   */
+  uint64_t plugin_budget_ms;
 } ember_options;
 
 /**
@@ -607,7 +694,7 @@ typedef struct ember_room {
   /**
    * Open, closed or direct.
    */
-  enum ember_room_kind kind;
+  ember_room_kind kind;
   /**
    * Name (UTF-8; for direct rooms, the members' names).
    */
@@ -649,7 +736,7 @@ typedef struct ember_room_summary {
   /**
    * The user's involvement.
    */
-  enum ember_involvement involvement;
+  ember_involvement involvement;
   /**
    * Messages after the user's read position.
    */
@@ -669,7 +756,7 @@ typedef struct ember_event {
   /**
    * What happened; decides which fields are set.
    */
-  enum ember_event_kind kind;
+  ember_event_kind kind;
   /**
    * The room, for room-level events and `ROOM_LEFT`, `UNREAD`, `INVOLVEMENT`, `REVOKED`.
    */
@@ -709,7 +796,7 @@ typedef struct ember_event {
   /**
    * `INVOLVEMENT`: the new level.
    */
-  enum ember_involvement involvement;
+  ember_involvement involvement;
   /**
    * `LAGGED`: the cursor to subscribe again from.
    */
@@ -798,12 +885,12 @@ typedef struct ember_completion {
   /**
    * What was submitted.
    */
-  enum ember_request_kind kind;
+  ember_request_kind kind;
   /**
    * `EMBER_OK`, or why the write failed (the statuses of the matching blocking call,
    * e.g. `EMBER_ERR_FORBIDDEN`, `EMBER_ERR_NOT_FOUND`, `EMBER_ERR_CLOSED`).
    */
-  enum ember_status status;
+  ember_status status;
   /**
    * When `status` is not `EMBER_OK`: a message (UTF-8); otherwise NULL. Belongs to the
    * completion.
@@ -910,7 +997,8 @@ typedef int32_t (*ember_command_fn)(void *user_data,
  */
 typedef struct ember_plugin_command {
   /**
-   * The name without the slash (UTF-8), e.g. "shout".
+   * The name without the slash (UTF-8), e.g. "shout". Lower-cased when registered:
+   * "Shout" answers `/shout`, `/SHOUT` and `/Shout`, and its handler gets "shout".
    */
   const char *name;
   /**
@@ -1009,7 +1097,7 @@ typedef struct ember_member {
   /**
    * Their involvement in the room.
    */
-  enum ember_involvement involvement;
+  ember_involvement involvement;
 } ember_member;
 
 /**
@@ -1055,12 +1143,12 @@ extern "C" {
  * role); `EMBER_ERR_VALIDATION` (login taken or malformed, name, password length);
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_create_user(const struct ember_engine *engine,
-                                    const char *login,
-                                    const char *name,
-                                    const char *password,
-                                    uint32_t role,
-                                    struct ember_user **out);
+ember_status ember_create_user(const struct ember_engine *engine,
+                               const char *login,
+                               const char *name,
+                               const char *password,
+                               uint32_t role,
+                               struct ember_user **out);
 
 /**
  * Creates a bot. On success `*out_user` is its user (`ember_user_free`) and `*out_key` its
@@ -1069,11 +1157,11 @@ enum ember_status ember_create_user(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT`;
  * `EMBER_ERR_VALIDATION`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_create_bot(const struct ember_engine *engine,
-                                   const char *login,
-                                   const char *name,
-                                   struct ember_user **out_user,
-                                   char **out_key);
+ember_status ember_create_bot(const struct ember_engine *engine,
+                              const char *login,
+                              const char *name,
+                              struct ember_user **out_user,
+                              char **out_key);
 
 /**
  * Checks a password and opens a session. On success `*out_token` is the bearer token
@@ -1086,11 +1174,11 @@ enum ember_status ember_create_bot(const struct ember_engine *engine,
  * attempts from an unknown address: a host that knows the client's address uses
  * `ember_login_from`.
  */
-enum ember_status ember_login(const struct ember_engine *engine,
-                              const char *login,
-                              const char *password,
-                              char **out_token,
-                              struct ember_uuid *out_user);
+ember_status ember_login(const struct ember_engine *engine,
+                         const char *login,
+                         const char *password,
+                         char **out_token,
+                         struct ember_uuid *out_user);
 
 /**
  * Checks a password from a client at `address` (an IPv4 or IPv6 address in text, e.g.
@@ -1103,12 +1191,12 @@ enum ember_status ember_login(const struct ember_engine *engine,
  * Thread-safe. Errors: as `ember_login`, and `EMBER_ERR_INVALID_ARGUMENT` when `address`
  * is not an IP address.
  */
-enum ember_status ember_login_from(const struct ember_engine *engine,
-                                   const char *login,
-                                   const char *password,
-                                   const char *address,
-                                   char **out_token,
-                                   struct ember_uuid *out_user);
+ember_status ember_login_from(const struct ember_engine *engine,
+                              const char *login,
+                              const char *password,
+                              const char *address,
+                              char **out_token,
+                              struct ember_uuid *out_user);
 
 /**
  * Opens a session for a user without a password (host-level: for admin tools and
@@ -1117,9 +1205,9 @@ enum ember_status ember_login_from(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`
  * (deactivated); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_create_session(const struct ember_engine *engine,
-                                       struct ember_uuid user,
-                                       char **out_token);
+ember_status ember_create_session(const struct ember_engine *engine,
+                                  struct ember_uuid user,
+                                  char **out_token);
 
 /**
  * The user behind a session token (and extends the session). On success `*out` is the
@@ -1129,18 +1217,18 @@ enum ember_status ember_create_session(const struct ember_engine *engine,
  * `EMBER_ERR_UNAUTHENTICATED` (unknown, revoked or expired token, deactivated user);
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_authenticate(const struct ember_engine *engine,
-                                     const char *token,
-                                     struct ember_user **out);
+ember_status ember_authenticate(const struct ember_engine *engine,
+                                const char *token,
+                                struct ember_user **out);
 
 /**
  * The bot owning a bot key. On success `*out` is the bot's user (`ember_user_free`).
  *
  * Thread-safe. Errors: as `ember_authenticate`.
  */
-enum ember_status ember_authenticate_bot(const struct ember_engine *engine,
-                                         const char *key,
-                                         struct ember_user **out);
+ember_status ember_authenticate_bot(const struct ember_engine *engine,
+                                    const char *key,
+                                    struct ember_user **out);
 
 /**
  * Ends one session. Revoking an unknown token is not an error.
@@ -1148,8 +1236,8 @@ enum ember_status ember_authenticate_bot(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT`; `EMBER_ERR_CLOSED`;
  * `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_revoke_session(const struct ember_engine *engine,
-                                       const char *token);
+ember_status ember_revoke_session(const struct ember_engine *engine,
+                                  const char *token);
 
 /**
  * Ends every session of a user; `*out_count` is how many there were.
@@ -1157,9 +1245,9 @@ enum ember_status ember_revoke_session(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`;
  * `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_revoke_all_sessions(const struct ember_engine *engine,
-                                            struct ember_uuid user,
-                                            uint64_t *out_count);
+ember_status ember_revoke_all_sessions(const struct ember_engine *engine,
+                                       struct ember_uuid user,
+                                       uint64_t *out_count);
 
 /**
  * Deactivates a user (host-level): their sessions end, their subscriptions are revoked,
@@ -1168,8 +1256,8 @@ enum ember_status ember_revoke_all_sessions(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`;
  * `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_deactivate_user(const struct ember_engine *engine,
-                                        struct ember_uuid user);
+ember_status ember_deactivate_user(const struct ember_engine *engine,
+                                   struct ember_uuid user);
 
 /**
  * A user by id. On success `*out` is owned by the caller (`ember_user_free`).
@@ -1177,9 +1265,9 @@ enum ember_status ember_deactivate_user(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`;
  * `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_user_get(const struct ember_engine *engine,
-                                 struct ember_uuid id,
-                                 struct ember_user **out);
+ember_status ember_user_get(const struct ember_engine *engine,
+                            struct ember_uuid id,
+                            struct ember_user **out);
 
 /**
  * A user by login (case-insensitive). On success `*out` is owned by the caller
@@ -1188,9 +1276,9 @@ enum ember_status ember_user_get(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT`;
  * `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_user_by_login(const struct ember_engine *engine,
-                                      const char *login,
-                                      struct ember_user **out);
+ember_status ember_user_by_login(const struct ember_engine *engine,
+                                 const char *login,
+                                 struct ember_user **out);
 
 /**
  * Every user (people and bots, deactivated ones included), oldest first. Host-level: no
@@ -1198,8 +1286,8 @@ enum ember_status ember_user_by_login(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_users(const struct ember_engine *engine,
-                              struct ember_user_list **out);
+ember_status ember_users(const struct ember_engine *engine,
+                         struct ember_user_list **out);
 
 /**
  * Sets the URL a bot's webhook is called at (`http://` or `https://`, at most 2000
@@ -1210,9 +1298,9 @@ enum ember_status ember_users(const struct ember_engine *engine,
  * UTF-8); `EMBER_ERR_VALIDATION` (not an http(s) URL, too long); `EMBER_ERR_NOT_FOUND`
  * (no such bot); `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_set_bot_webhook(const struct ember_engine *engine,
-                                        struct ember_uuid bot,
-                                        const char *url);
+ember_status ember_set_bot_webhook(const struct ember_engine *engine,
+                                   struct ember_uuid bot,
+                                   const char *url);
 
 /**
  * A bot's webhook URL. On `EMBER_OK`, `*out` is the URL, owned by the caller
@@ -1221,9 +1309,9 @@ enum ember_status ember_set_bot_webhook(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_bot_webhook(const struct ember_engine *engine,
-                                    struct ember_uuid bot,
-                                    char **out);
+ember_status ember_bot_webhook(const struct ember_engine *engine,
+                               struct ember_uuid bot,
+                               char **out);
 
 /**
  * The secret a bot's webhook calls are signed with (64 hex characters): the host signs
@@ -1233,9 +1321,9 @@ enum ember_status ember_bot_webhook(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_bot_webhook_secret(const struct ember_engine *engine,
-                                           struct ember_uuid bot,
-                                           char **out);
+ember_status ember_bot_webhook_secret(const struct ember_engine *engine,
+                                      struct ember_uuid bot,
+                                      char **out);
 
 /**
  * Replaces a bot's webhook secret with a new random one. On `EMBER_OK`, `*out` is the new
@@ -1244,9 +1332,9 @@ enum ember_status ember_bot_webhook_secret(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` (no such bot);
  * `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_rotate_bot_webhook_secret(const struct ember_engine *engine,
-                                                  struct ember_uuid bot,
-                                                  char **out);
+ember_status ember_rotate_bot_webhook_secret(const struct ember_engine *engine,
+                                             struct ember_uuid bot,
+                                             char **out);
 
 /**
  * Frees a user handed out by libember, with its strings. NULL is ignored.
@@ -1263,7 +1351,7 @@ void ember_user_list_free(struct ember_user_list *list);
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_options_init(struct ember_options *out);
+ember_status ember_options_init(struct ember_options *out);
 
 /**
  * Opens (creating or migrating) the SQLite database at `path` and starts the engine's
@@ -1272,21 +1360,26 @@ enum ember_status ember_options_init(struct ember_options *out);
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (path not UTF-8);
  * `EMBER_ERR_ABI_MISMATCH` (`options->struct_size`); `EMBER_ERR_OPEN`;
- * `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`.
+ * `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`; `EMBER_ERR_ALREADY_OPEN` (an engine of
+ * this process has the file open: use that handle, which any thread may share).
  */
-enum ember_status ember_engine_open(const char *path,
-                                    const struct ember_options *options,
-                                    struct ember_engine **out);
+ember_status ember_engine_open(const char *path,
+                               const struct ember_options *options,
+                               struct ember_engine **out);
 
 /**
  * Closes the engine and frees the handle: commits every write already queued, checkpoints
- * the WAL, stops the engine's threads and calls the `destroy` of every registered plugin.
- * Subscriptions still open end (`EMBER_ERR_CLOSED`) and must still be freed.
+ * the WAL, stops the engine's threads, ends every subscription (blocked and later
+ * `ember_subscription_next` calls return `EMBER_ERR_CLOSED` after what was queued; callback
+ * subscriptions get `EMBER_EVENT_ENDED`) and calls the `destroy` of every registered
+ * plugin, before it returns, whatever subscriptions and pipelines are still alive (they
+ * must still be freed). The database file may then be opened again.
  *
  * No other call on this engine may be running or start once this is called.
- * Errors: `EMBER_ERR_NULL`.
+ * Errors: `EMBER_ERR_NULL`; `EMBER_ERR_MISUSE` (the handle was closed already or never
+ * opened: nothing happens).
  */
-enum ember_status ember_engine_close(struct ember_engine *engine);
+ember_status ember_engine_close(struct ember_engine *engine);
 
 /**
  * The library version, e.g. "0.1.0": a static string, never freed, never NULL.
@@ -1308,8 +1401,8 @@ uint32_t ember_abi_version(void);
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_ABI_MISMATCH` (`out->struct_size`).
  */
-enum ember_status ember_engine_stats(const struct ember_engine *engine,
-                                     struct ember_stats *out);
+ember_status ember_engine_stats(const struct ember_engine *engine,
+                                struct ember_stats *out);
 
 /**
  * Writes the database's epoch to `*out`: sequence numbers (`seq`, `change_seq`) only mean
@@ -1317,8 +1410,8 @@ enum ember_status ember_engine_stats(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_engine_epoch(const struct ember_engine *engine,
-                                     struct ember_uuid *out);
+ember_status ember_engine_epoch(const struct ember_engine *engine,
+                                struct ember_uuid *out);
 
 /**
  * Frees a string that libember handed out on its own (a session token, a bot key).
@@ -1342,7 +1435,7 @@ void ember_uuid_list_free(struct ember_uuid_list *list);
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_uuid_new(struct ember_uuid *out);
+ember_status ember_uuid_new(struct ember_uuid *out);
 
 /**
  * Parses the text form ("0191e2d4-...", hyphenated or not, case-insensitive) into `*out`.
@@ -1350,8 +1443,8 @@ enum ember_status ember_uuid_new(struct ember_uuid *out);
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` when the text is not
  * UTF-8 or not a UUID.
  */
-enum ember_status ember_uuid_parse(const char *text,
-                                   struct ember_uuid *out);
+ember_status ember_uuid_parse(const char *text,
+                              struct ember_uuid *out);
 
 /**
  * Writes the hyphenated lower-case text form of `*id` and a NUL into `buf`, which must hold
@@ -1360,18 +1453,18 @@ enum ember_status ember_uuid_parse(const char *text,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` when `buf_len` < 37
  * (`buf` is then left untouched).
  */
-enum ember_status ember_uuid_format(const struct ember_uuid *id,
-                                    char *buf,
-                                    size_t buf_len);
+ember_status ember_uuid_format(const struct ember_uuid *id,
+                               char *buf,
+                               size_t buf_len);
 
 /**
  * Sets `*out` to whether two UUIDs are equal.
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_uuid_equal(const struct ember_uuid *a,
-                                   const struct ember_uuid *b,
-                                   bool *out);
+ember_status ember_uuid_equal(const struct ember_uuid *a,
+                              const struct ember_uuid *b,
+                              bool *out);
 
 /**
  * Subscribes `user` to a room they belong to, starting live (no replay). Keep
@@ -1382,10 +1475,10 @@ enum ember_status ember_uuid_equal(const struct ember_uuid *a,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_subscribe_room(const struct ember_engine *engine,
-                                       struct ember_uuid user,
-                                       struct ember_uuid room,
-                                       struct ember_subscription **out);
+ember_status ember_subscribe_room(const struct ember_engine *engine,
+                                  struct ember_uuid user,
+                                  struct ember_uuid room,
+                                  struct ember_subscription **out);
 
 /**
  * Subscribes `user` to a room, first replaying every change after `since` (the current
@@ -1397,11 +1490,11 @@ enum ember_status ember_subscribe_room(const struct ember_engine *engine,
  * Thread-safe. Errors: as `ember_subscribe_room`, and `EMBER_ERR_VALIDATION` when `since`
  * is beyond the room's newest change (a cursor from another database: check the epoch).
  */
-enum ember_status ember_subscribe_room_since(const struct ember_engine *engine,
-                                             struct ember_uuid user,
-                                             struct ember_uuid room,
-                                             uint64_t since,
-                                             struct ember_subscription **out);
+ember_status ember_subscribe_room_since(const struct ember_engine *engine,
+                                        struct ember_uuid user,
+                                        struct ember_uuid room,
+                                        uint64_t since,
+                                        struct ember_subscription **out);
 
 /**
  * Subscribes to `user`'s room list: rooms joined and left, unread counts, involvement.
@@ -1410,9 +1503,9 @@ enum ember_status ember_subscribe_room_since(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`
  * (deactivated); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_subscribe_user(const struct ember_engine *engine,
-                                       struct ember_uuid user,
-                                       struct ember_subscription **out);
+ember_status ember_subscribe_user(const struct ember_engine *engine,
+                                  struct ember_uuid user,
+                                  struct ember_subscription **out);
 
 /**
  * Subscribes to the notification stream: for each new message with someone to notify, one
@@ -1424,8 +1517,8 @@ enum ember_status ember_subscribe_user(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`.
  */
-enum ember_status ember_subscribe_notifications(const struct ember_engine *engine,
-                                                struct ember_subscription **out);
+ember_status ember_subscribe_notifications(const struct ember_engine *engine,
+                                           struct ember_subscription **out);
 
 /**
  * The room's newest `change_seq` when the subscription started (0 for user subscriptions
@@ -1434,16 +1527,16 @@ enum ember_status ember_subscribe_notifications(const struct ember_engine *engin
  *
  * Use a subscription from one thread at a time. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_subscription_head_change_seq(const struct ember_subscription *sub,
-                                                     uint64_t *out);
+ember_status ember_subscription_head_change_seq(const struct ember_subscription *sub,
+                                                uint64_t *out);
 
 /**
  * False when the replay was capped: the subscription delivers one page and ends.
  *
  * Use a subscription from one thread at a time. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_subscription_complete(const struct ember_subscription *sub,
-                                              bool *out);
+ember_status ember_subscription_complete(const struct ember_subscription *sub,
+                                         bool *out);
 
 /**
  * Waits for the next event: `timeout_ms` < 0 waits until one comes or the stream ends,
@@ -1458,15 +1551,17 @@ enum ember_status ember_subscription_complete(const struct ember_subscription *s
  *
  * Use a subscription from one thread at a time.
  */
-enum ember_status ember_subscription_next(struct ember_subscription *sub,
-                                          int32_t timeout_ms,
-                                          struct ember_event **out);
+ember_status ember_subscription_next(struct ember_subscription *sub,
+                                     int32_t timeout_ms,
+                                     struct ember_event **out);
 
 /**
  * Switches a subscription to callback mode: libember starts one thread for this
  * subscription (named "ember-sub") that calls `callback(user_data, event)` for each event
- * in order. After the stream ends it makes one last call with `EMBER_EVENT_ENDED`. The
- * event passed is valid only during the call. Callbacks must not unwind (no C++
+ * in order. After the stream ends (lag, revocation, a capped replay, the engine closing)
+ * it makes one last call with `EMBER_EVENT_ENDED`; freeing the subscription first
+ * (`ember_subscription_free`) sends no `EMBER_EVENT_ENDED`: the calls just stop, then
+ * `destroy` runs. The event passed is valid only during the call. Callbacks must not unwind (no C++
  * exceptions) and should return quickly: events queue behind a slow callback and the
  * subscription lags when `subscription_capacity` is exceeded.
  *
@@ -1479,10 +1574,10 @@ enum ember_status ember_subscription_next(struct ember_subscription *sub,
  * subscription already has a callback; `EMBER_ERR_STORAGE` when the thread cannot start.
  * On failure nothing is called and `user_data` stays the caller's.
  */
-enum ember_status ember_subscription_set_callback(struct ember_subscription *sub,
-                                                  ember_event_fn callback,
-                                                  void *user_data,
-                                                  ember_destroy_fn destroy);
+ember_status ember_subscription_set_callback(struct ember_subscription *sub,
+                                             ember_event_fn callback,
+                                             void *user_data,
+                                             ember_destroy_fn destroy);
 
 /**
  * Ends and frees a subscription (pull or callback mode). In callback mode, waits until the
@@ -1499,10 +1594,10 @@ void ember_subscription_free(struct ember_subscription *sub);
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_presence_connect(const struct ember_engine *engine,
-                                         struct ember_uuid user,
-                                         struct ember_uuid room,
-                                         struct ember_presence *out);
+ember_status ember_presence_connect(const struct ember_engine *engine,
+                                    struct ember_uuid user,
+                                    struct ember_uuid room,
+                                    struct ember_presence *out);
 
 /**
  * Keeps a connection present.
@@ -1510,8 +1605,8 @@ enum ember_status ember_presence_connect(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND` when it already lapsed or
  * was disconnected (connect again).
  */
-enum ember_status ember_presence_heartbeat(const struct ember_engine *engine,
-                                           const struct ember_presence *presence);
+ember_status ember_presence_heartbeat(const struct ember_engine *engine,
+                                      const struct ember_presence *presence);
 
 /**
  * Ends a connection; the room hears offline when it was the user's last. Disconnecting
@@ -1519,8 +1614,8 @@ enum ember_status ember_presence_heartbeat(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_presence_disconnect(const struct ember_engine *engine,
-                                            const struct ember_presence *presence);
+ember_status ember_presence_disconnect(const struct ember_engine *engine,
+                                       const struct ember_presence *presence);
 
 /**
  * The members with at least one live presence connection to a room `user` belongs to.
@@ -1529,10 +1624,10 @@ enum ember_status ember_presence_disconnect(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_online_members(const struct ember_engine *engine,
-                                       struct ember_uuid user,
-                                       struct ember_uuid room,
-                                       struct ember_uuid_list **out);
+ember_status ember_online_members(const struct ember_engine *engine,
+                                  struct ember_uuid user,
+                                  struct ember_uuid room,
+                                  struct ember_uuid_list **out);
 
 /**
  * Says whether `user` is typing in a room. Typing stops by itself after 5 s without a
@@ -1541,10 +1636,10 @@ enum ember_status ember_online_members(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_typing(const struct ember_engine *engine,
-                               struct ember_uuid user,
-                               struct ember_uuid room,
-                               bool active);
+ember_status ember_typing(const struct ember_engine *engine,
+                          struct ember_uuid user,
+                          struct ember_uuid room,
+                          bool active);
 
 /**
  * Posts a message, exactly once per `(room, client_message_id)`: posting the same pair
@@ -1559,13 +1654,13 @@ enum ember_status ember_typing(const struct ember_engine *engine,
  * `EMBER_ERR_RATE_LIMITED` (`ember_last_retry_after_ms`); `EMBER_ERR_REJECTED` (a plugin);
  * `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_post(const struct ember_engine *engine,
-                             struct ember_uuid user,
-                             struct ember_uuid room,
-                             struct ember_uuid client_message_id,
-                             const char *content,
-                             struct ember_message **out_message,
-                             bool *out_duplicate);
+ember_status ember_post(const struct ember_engine *engine,
+                        struct ember_uuid user,
+                        struct ember_uuid room,
+                        struct ember_uuid client_message_id,
+                        const char *content,
+                        struct ember_message **out_message,
+                        bool *out_duplicate);
 
 /**
  * Replaces a message's content (author or admin); the message takes the room's next
@@ -1575,11 +1670,11 @@ enum ember_status ember_post(const struct ember_engine *engine,
  * `EMBER_ERR_VALIDATION`; `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`;
  * `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_edit_message(const struct ember_engine *engine,
-                                     struct ember_uuid user,
-                                     struct ember_uuid message,
-                                     const char *content,
-                                     struct ember_message **out);
+ember_status ember_edit_message(const struct ember_engine *engine,
+                                struct ember_uuid user,
+                                struct ember_uuid message,
+                                const char *content,
+                                struct ember_message **out);
 
 /**
  * Deletes a message (author or admin), leaving a tombstone with the same id and seq. On
@@ -1587,10 +1682,10 @@ enum ember_status ember_edit_message(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: as `ember_edit_message`.
  */
-enum ember_status ember_delete_message(const struct ember_engine *engine,
-                                       struct ember_uuid user,
-                                       struct ember_uuid message,
-                                       struct ember_message **out);
+ember_status ember_delete_message(const struct ember_engine *engine,
+                                  struct ember_uuid user,
+                                  struct ember_uuid message,
+                                  struct ember_message **out);
 
 /**
  * A history page: up to `limit` (1 to 100) messages with `seq < before` (`before` = 0:
@@ -1600,12 +1695,12 @@ enum ember_status ember_delete_message(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_VALIDATION` (limit);
  * `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_messages_before(const struct ember_engine *engine,
-                                        struct ember_uuid user,
-                                        struct ember_uuid room,
-                                        uint64_t before,
-                                        size_t limit,
-                                        struct ember_message_list **out);
+ember_status ember_messages_before(const struct ember_engine *engine,
+                                   struct ember_uuid user,
+                                   struct ember_uuid room,
+                                   uint64_t before,
+                                   size_t limit,
+                                   struct ember_message_list **out);
 
 /**
  * The message `message` with up to `n` (0 to 100) messages on each side, oldest first,
@@ -1615,11 +1710,11 @@ enum ember_status ember_messages_before(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_VALIDATION` (`n` over 100);
  * `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_messages_around(const struct ember_engine *engine,
-                                        struct ember_uuid user,
-                                        struct ember_uuid message,
-                                        size_t n,
-                                        struct ember_message_list **out);
+ember_status ember_messages_around(const struct ember_engine *engine,
+                                   struct ember_uuid user,
+                                   struct ember_uuid message,
+                                   size_t n,
+                                   struct ember_message_list **out);
 
 /**
  * The changes feed: the current state of every message created, edited or deleted after
@@ -1630,14 +1725,14 @@ enum ember_status ember_messages_around(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: as `ember_messages_before`.
  */
-enum ember_status ember_changes_since(const struct ember_engine *engine,
-                                      struct ember_uuid user,
-                                      struct ember_uuid room,
-                                      uint64_t since,
-                                      size_t limit,
-                                      struct ember_message_list **out,
-                                      bool *out_more,
-                                      uint64_t *out_head);
+ember_status ember_changes_since(const struct ember_engine *engine,
+                                 struct ember_uuid user,
+                                 struct ember_uuid room,
+                                 uint64_t since,
+                                 size_t limit,
+                                 struct ember_message_list **out,
+                                 bool *out_more,
+                                 uint64_t *out_head);
 
 /**
  * Messages matching the words of `text` in `user`'s rooms, newest first, at most `limit`
@@ -1648,11 +1743,11 @@ enum ember_status ember_changes_since(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT`;
  * `EMBER_ERR_VALIDATION`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_search(const struct ember_engine *engine,
-                               struct ember_uuid user,
-                               const char *text,
-                               size_t limit,
-                               struct ember_message_list **out);
+ember_status ember_search(const struct ember_engine *engine,
+                          struct ember_uuid user,
+                          const char *text,
+                          size_t limit,
+                          struct ember_message_list **out);
 
 /**
  * One message, for a member of its room. On success `*out` is owned by the caller
@@ -1661,10 +1756,10 @@ enum ember_status ember_search(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_message_get(const struct ember_engine *engine,
-                                    struct ember_uuid user,
-                                    struct ember_uuid message,
-                                    struct ember_message **out);
+ember_status ember_message_get(const struct ember_engine *engine,
+                               struct ember_uuid user,
+                               struct ember_uuid message,
+                               struct ember_message **out);
 
 /**
  * Frees a message handed out by libember, with its strings. NULL is ignored.
@@ -1685,16 +1780,16 @@ void ember_message_list_free(struct ember_message_list *list);
  * poller) and call no libember function from it. `destroy` (may be NULL) is called once
  * with `user_data` when libember no longer needs it: after `ember_pipeline_free` and the
  * completion of every submission still in flight, on the thread that saw the last of
- * them. Without `notify`, `user_data` and `destroy` are ignored. On failure nothing is
- * called and `user_data` stays the caller's.
+ * them; also without `notify`. On failure nothing is called and `user_data` stays the
+ * caller's.
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_pipeline_new(const struct ember_engine *engine,
-                                     ember_notify_fn notify,
-                                     void *user_data,
-                                     ember_destroy_fn destroy,
-                                     struct ember_pipeline **out);
+ember_status ember_pipeline_new(const struct ember_engine *engine,
+                                ember_notify_fn notify,
+                                void *user_data,
+                                ember_destroy_fn destroy,
+                                struct ember_pipeline **out);
 
 /**
  * Submits a post (as `ember_post`: exactly once per `(room, client_message_id)`) without
@@ -1708,12 +1803,12 @@ enum ember_status ember_pipeline_new(const struct ember_engine *engine,
  * ids are checked by the writer: those failures (`EMBER_ERR_RATE_LIMITED` with
  * `retry_after_ms`, `EMBER_ERR_FORBIDDEN`, `EMBER_ERR_NOT_FOUND`) arrive as completions.
  */
-enum ember_status ember_pipeline_post(struct ember_pipeline *pipeline,
-                                      struct ember_uuid user,
-                                      struct ember_uuid room,
-                                      struct ember_uuid client_message_id,
-                                      const char *content,
-                                      uint64_t *out_ticket);
+ember_status ember_pipeline_post(struct ember_pipeline *pipeline,
+                                 struct ember_uuid user,
+                                 struct ember_uuid room,
+                                 struct ember_uuid client_message_id,
+                                 const char *content,
+                                 uint64_t *out_ticket);
 
 /**
  * Submits an edit (as `ember_edit_message`) without waiting; `*out_ticket` identifies its
@@ -1722,11 +1817,11 @@ enum ember_status ember_pipeline_post(struct ember_pipeline *pipeline,
  * Use a pipeline from one thread at a time. Errors: as `ember_pipeline_post`, without
  * `EMBER_ERR_REJECTED`.
  */
-enum ember_status ember_pipeline_edit(struct ember_pipeline *pipeline,
-                                      struct ember_uuid user,
-                                      struct ember_uuid message,
-                                      const char *content,
-                                      uint64_t *out_ticket);
+ember_status ember_pipeline_edit(struct ember_pipeline *pipeline,
+                                 struct ember_uuid user,
+                                 struct ember_uuid message,
+                                 const char *content,
+                                 uint64_t *out_ticket);
 
 /**
  * Submits a delete (as `ember_delete_message`) without waiting; `*out_ticket` identifies
@@ -1735,10 +1830,10 @@ enum ember_status ember_pipeline_edit(struct ember_pipeline *pipeline,
  * Use a pipeline from one thread at a time. Errors: `EMBER_ERR_NULL`;
  * `EMBER_ERR_OVERLOADED`; `EMBER_ERR_CLOSED`.
  */
-enum ember_status ember_pipeline_delete(struct ember_pipeline *pipeline,
-                                        struct ember_uuid user,
-                                        struct ember_uuid message,
-                                        uint64_t *out_ticket);
+ember_status ember_pipeline_delete(struct ember_pipeline *pipeline,
+                                   struct ember_uuid user,
+                                   struct ember_uuid message,
+                                   uint64_t *out_ticket);
 
 /**
  * Submits a read-position move (as `ember_mark_read`) without waiting; `*out_ticket`
@@ -1746,19 +1841,19 @@ enum ember_status ember_pipeline_delete(struct ember_pipeline *pipeline,
  *
  * Use a pipeline from one thread at a time. Errors: as `ember_pipeline_delete`.
  */
-enum ember_status ember_pipeline_mark_read(struct ember_pipeline *pipeline,
-                                           struct ember_uuid user,
-                                           struct ember_uuid room,
-                                           uint64_t seq,
-                                           uint64_t *out_ticket);
+ember_status ember_pipeline_mark_read(struct ember_pipeline *pipeline,
+                                      struct ember_uuid user,
+                                      struct ember_uuid room,
+                                      uint64_t seq,
+                                      uint64_t *out_ticket);
 
 /**
  * How many submissions have not been collected by `ember_pipeline_next` yet.
  *
  * Use a pipeline from one thread at a time. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_pipeline_pending(const struct ember_pipeline *pipeline,
-                                         size_t *out);
+ember_status ember_pipeline_pending(const struct ember_pipeline *pipeline,
+                                    size_t *out);
 
 /**
  * Waits for the next completion, in commit order: `timeout_ms` < 0 waits until one comes,
@@ -1773,9 +1868,9 @@ enum ember_status ember_pipeline_pending(const struct ember_pipeline *pipeline,
  *
  * Use a pipeline from one thread at a time.
  */
-enum ember_status ember_pipeline_next(struct ember_pipeline *pipeline,
-                                      int32_t timeout_ms,
-                                      struct ember_completion **out);
+ember_status ember_pipeline_next(struct ember_pipeline *pipeline,
+                                 int32_t timeout_ms,
+                                 struct ember_completion **out);
 
 /**
  * Frees a completion with its message and error text. NULL is ignored.
@@ -1794,8 +1889,8 @@ void ember_pipeline_free(struct ember_pipeline *pipeline);
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_engine_plugins(const struct ember_engine *engine,
-                                       struct ember_plugin_status_list **out);
+ember_status ember_engine_plugins(const struct ember_engine *engine,
+                                  struct ember_plugin_status_list **out);
 
 /**
  * Frees a plugin status list with its strings. NULL is ignored.
@@ -1813,8 +1908,8 @@ void ember_plugin_status_list_free(struct ember_plugin_status_list *list);
  * handler); `EMBER_ERR_ABI_MISMATCH`; `EMBER_ERR_INVALID_ARGUMENT` (not UTF-8);
  * `EMBER_ERR_VALIDATION` (empty name); `EMBER_ERR_CLOSED`.
  */
-enum ember_status ember_engine_register_plugin(const struct ember_engine *engine,
-                                               const struct ember_plugin *plugin);
+ember_status ember_engine_register_plugin(const struct ember_engine *engine,
+                                          const struct ember_plugin *plugin);
 
 /**
  * The draft's content (UTF-8): borrowed, valid until the draft changes or the hook
@@ -1823,8 +1918,8 @@ enum ember_status ember_engine_register_plugin(const struct ember_engine *engine
  * Call it only inside the hook that received the draft, on the hook's thread.
  * Errors: `EMBER_ERR_NULL`.
  */
-enum ember_status ember_draft_content(const struct ember_draft *draft,
-                                      const char **out);
+ember_status ember_draft_content(const struct ember_draft *draft,
+                                 const char **out);
 
 /**
  * Replaces the draft's content (copied). It is validated again after every plugin ran.
@@ -1832,8 +1927,8 @@ enum ember_status ember_draft_content(const struct ember_draft *draft,
  * Call it only inside the hook that received the draft, on the hook's thread.
  * Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (not UTF-8).
  */
-enum ember_status ember_draft_set_content(struct ember_draft *draft,
-                                          const char *content);
+ember_status ember_draft_set_content(struct ember_draft *draft,
+                                     const char *content);
 
 /**
  * Attaches a sound (one of the built-in names; others are dropped), or with NULL removes it.
@@ -1841,8 +1936,8 @@ enum ember_status ember_draft_set_content(struct ember_draft *draft,
  * Call it only inside the hook that received the draft, on the hook's thread.
  * Errors: `EMBER_ERR_NULL` (`draft`); `EMBER_ERR_INVALID_ARGUMENT` (not UTF-8).
  */
-enum ember_status ember_draft_set_sound(struct ember_draft *draft,
-                                        const char *sound);
+ember_status ember_draft_set_sound(struct ember_draft *draft,
+                                   const char *sound);
 
 /**
  * Sets the reason given to the poster when the hook returns `EMBER_REJECT` or
@@ -1851,8 +1946,8 @@ enum ember_status ember_draft_set_sound(struct ember_draft *draft,
  * Call it only inside the hook that received the draft, on the hook's thread.
  * Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (not UTF-8).
  */
-enum ember_status ember_draft_set_reason(struct ember_draft *draft,
-                                         const char *reason);
+ember_status ember_draft_set_reason(struct ember_draft *draft,
+                                    const char *reason);
 
 /**
  * Creates a room: `kind` is `EMBER_ROOM_OPEN` (every active person is a member) or
@@ -1864,13 +1959,13 @@ enum ember_status ember_draft_set_reason(struct ember_draft *draft,
  * open or closed); `EMBER_ERR_VALIDATION`; `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_create_room(const struct ember_engine *engine,
-                                    struct ember_uuid creator,
-                                    uint32_t kind,
-                                    const char *name,
-                                    const struct ember_uuid *members,
-                                    size_t members_len,
-                                    struct ember_room **out);
+ember_status ember_create_room(const struct ember_engine *engine,
+                               struct ember_uuid creator,
+                               uint32_t kind,
+                               const char *name,
+                               const struct ember_uuid *members,
+                               size_t members_len,
+                               struct ember_room **out);
 
 /**
  * The direct room of `creator` and the `others_len` users in `others`: created the first
@@ -1880,11 +1975,11 @@ enum ember_status ember_create_room(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_VALIDATION`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_direct_room(const struct ember_engine *engine,
-                                    struct ember_uuid creator,
-                                    const struct ember_uuid *others,
-                                    size_t others_len,
-                                    struct ember_room **out);
+ember_status ember_direct_room(const struct ember_engine *engine,
+                               struct ember_uuid creator,
+                               const struct ember_uuid *others,
+                               size_t others_len,
+                               struct ember_room **out);
 
 /**
  * A room `user` belongs to. On success `*out` is owned by the caller (`ember_room_free`).
@@ -1892,10 +1987,10 @@ enum ember_status ember_direct_room(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_room_get(const struct ember_engine *engine,
-                                 struct ember_uuid user,
-                                 struct ember_uuid room,
-                                 struct ember_room **out);
+ember_status ember_room_get(const struct ember_engine *engine,
+                            struct ember_uuid user,
+                            struct ember_uuid room,
+                            struct ember_room **out);
 
 /**
  * Adds `user` to a room; `actor` must be an admin or the room's creator. Adding a member
@@ -1904,10 +1999,10 @@ enum ember_status ember_room_get(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_NOT_FOUND`;
  * `EMBER_ERR_VALIDATION`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_add_member(const struct ember_engine *engine,
-                                   struct ember_uuid actor,
-                                   struct ember_uuid room,
-                                   struct ember_uuid user);
+ember_status ember_add_member(const struct ember_engine *engine,
+                              struct ember_uuid actor,
+                              struct ember_uuid room,
+                              struct ember_uuid user);
 
 /**
  * Removes `user` from a closed room (or a bot from an open room); `actor` must be an
@@ -1916,10 +2011,10 @@ enum ember_status ember_add_member(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: as `ember_add_member`.
  */
-enum ember_status ember_remove_member(const struct ember_engine *engine,
-                                      struct ember_uuid actor,
-                                      struct ember_uuid room,
-                                      struct ember_uuid user);
+ember_status ember_remove_member(const struct ember_engine *engine,
+                                 struct ember_uuid actor,
+                                 struct ember_uuid room,
+                                 struct ember_uuid user);
 
 /**
  * Sets how much `user` hears from a room; `involvement` is an `ember_involvement`.
@@ -1927,10 +2022,10 @@ enum ember_status ember_remove_member(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (unknown value);
  * `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_set_involvement(const struct ember_engine *engine,
-                                        struct ember_uuid user,
-                                        struct ember_uuid room,
-                                        uint32_t involvement);
+ember_status ember_set_involvement(const struct ember_engine *engine,
+                                   struct ember_uuid user,
+                                   struct ember_uuid room,
+                                   uint32_t involvement);
 
 /**
  * The rooms of `user`, most recently active first, with unread counts. On success `*out`
@@ -1938,9 +2033,9 @@ enum ember_status ember_set_involvement(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_rooms_for(const struct ember_engine *engine,
-                                  struct ember_uuid user,
-                                  struct ember_room_list **out);
+ember_status ember_rooms_for(const struct ember_engine *engine,
+                             struct ember_uuid user,
+                             struct ember_room_list **out);
 
 /**
  * Moves `user`'s read position in a room to `seq` (never backwards, never past the newest
@@ -1949,11 +2044,11 @@ enum ember_status ember_rooms_for(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`;
  * `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_mark_read(const struct ember_engine *engine,
-                                  struct ember_uuid user,
-                                  struct ember_uuid room,
-                                  uint64_t seq,
-                                  uint64_t *out_unread);
+ember_status ember_mark_read(const struct ember_engine *engine,
+                             struct ember_uuid user,
+                             struct ember_uuid room,
+                             uint64_t seq,
+                             uint64_t *out_unread);
 
 /**
  * Every room, for administration (host-level: no access check, direct rooms included).
@@ -1961,8 +2056,8 @@ enum ember_status ember_mark_read(const struct ember_engine *engine,
  *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_all_rooms(const struct ember_engine *engine,
-                                  struct ember_room_array **out);
+ember_status ember_all_rooms(const struct ember_engine *engine,
+                             struct ember_room_array **out);
 
 /**
  * The members of a room `user` belongs to, each with their involvement. On success `*out`
@@ -1971,10 +2066,10 @@ enum ember_status ember_all_rooms(const struct ember_engine *engine,
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_NOT_FOUND`; `EMBER_ERR_FORBIDDEN`
  * (not a member); `EMBER_ERR_CLOSED`; `EMBER_ERR_STORAGE`.
  */
-enum ember_status ember_members(const struct ember_engine *engine,
-                                struct ember_uuid user,
-                                struct ember_uuid room,
-                                struct ember_member_list **out);
+ember_status ember_members(const struct ember_engine *engine,
+                           struct ember_uuid user,
+                           struct ember_uuid room,
+                           struct ember_member_list **out);
 
 /**
  * Frees a room handed out by libember, with its name. NULL is ignored.
@@ -1997,10 +2092,13 @@ void ember_room_array_free(struct ember_room_array *list);
 void ember_member_list_free(struct ember_member_list *list);
 
 /**
- * The message of the last failed call on this thread, or "" when the last call succeeded.
+ * The message of the last failed call on this thread, or "" when the last call succeeded
+ * (or returned `EMBER_TIMEOUT`, which is not a failure).
  *
- * Owned by libember: valid until the next `ember_*` call that returns a status on this
- * thread; copy it to keep it. Never NULL. Each thread has its own message, so this is safe
+ * Owned by libember: valid until this thread's next `ember_*` call that returns an
+ * `ember_status` (calls that return anything else, such as `ember_last_error`,
+ * `ember_status_name`, `ember_version` and the `_free` functions, leave it alone); copy it
+ * to keep it. Never NULL. Each thread has its own message, so this is safe
  * to call from any thread. Cannot fail.
  */
 const char *ember_last_error(void);
@@ -2010,7 +2108,7 @@ const char *ember_last_error(void);
  *
  * Thread-safe (per thread); cannot fail.
  */
-enum ember_status ember_last_status(void);
+ember_status ember_last_status(void);
 
 /**
  * After `EMBER_ERR_RATE_LIMITED` on this thread: milliseconds to wait before trying again;

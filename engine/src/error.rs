@@ -64,6 +64,14 @@ pub enum Error {
         /// What SQLite or the file system said.
         reason: String,
     },
+    /// An engine of this process already has this database file open: share that
+    /// [`crate::Engine`] (clones are cheap) instead of opening a second one, whose
+    /// subscriptions would miss what the other commits. Free again once it is closed.
+    #[error("database {path} is already open in this process; share that engine")]
+    AlreadyOpen {
+        /// The path given to [`crate::Engine::open`].
+        path: String,
+    },
     /// SQLite failed while reading or writing; the text is SQLite's.
     #[error("storage error: {0}")]
     Storage(String),

@@ -46,6 +46,7 @@ mod ids;
 mod live;
 mod login_limit;
 mod model;
+mod open_files;
 mod options;
 mod pipeline;
 mod plugins;

@@ -1,7 +1,9 @@
-//! Access taken away by another engine on the same database file (a second `Engine` in
-//! this process, or another process such as the command line) reaches this engine's live
-//! subscriptions within a second: deactivation and member removal end them with
-//! `Revoked`, and ended sessions reach the user subscription as `SessionsRevoked`.
+//! Access taken away by another engine on the same database file (another process such as
+//! the command line; a second engine on the same file in this process is refused) reaches
+//! this engine's live subscriptions within a second: deactivation and member removal end
+//! them with `Revoked`, and ended sessions reach the user subscription as `SessionsRevoked`.
+//! The other engine runs in a child process: this test binary started again with
+//! [`CHILD_DB`] and [`CHILD_ACTION`] set.
 
 mod common;
 
@@ -14,9 +16,65 @@ use ember_engine::{Engine, Events, RecvTimeoutError, RoomKind, UserEvent, UserId
 /// The bound the issue sets: one second from the other engine's acknowledgement.
 const WITHIN: Duration = Duration::from_secs(1);
 
-/// A second engine on the same file, as the command line would open it.
-fn second(db: &TestDb) -> Engine {
-    Engine::open(options(db.path())).expect("open a second engine on the same file")
+/// Runs `action` (see [`child_process_runs_an_action`]) through a second engine on the
+/// same file, in a child process, as the command line would; returns once it finished.
+fn in_another_process(db: &TestDb, action: &[&str]) {
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "child_process_runs_an_action",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, db.path())
+        .env(CHILD_ACTION, action.join(" "))
+        // Its test harness summary would be counted with ours; failures still show.
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start the child process");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the child process did not finish in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "the child failed on {action:?}: {status}");
+}
+
+/// Set in the child process: the database and what to do there.
+const CHILD_DB: &str = "EMBER_TEST_CHILD_DB";
+const CHILD_ACTION: &str = "EMBER_TEST_CHILD_ACTION";
+
+/// Not a test of its own: the body of the child process (does nothing when run normally).
+/// Each step of the action is a word and its arguments; steps are separated by `;`.
+#[test]
+fn child_process_runs_an_action() {
+    let (Ok(path), Ok(action)) = (std::env::var(CHILD_DB), std::env::var(CHILD_ACTION)) else {
+        return;
+    };
+    let engine = Engine::open(options(std::path::Path::new(&path))).expect("open in the child");
+    let id = |s: &str| s.parse::<UserId>().expect("a user id");
+    let room = |s: &str| s.parse::<ember_engine::RoomId>().expect("a room id");
+    for step in action.split(';') {
+        let words: Vec<&str> = step.split_whitespace().collect();
+        match words.as_slice() {
+            ["deactivate", user] => engine.deactivate_user(id(user)).map(drop),
+            ["remove", admin, r, user] => engine.remove_member(id(admin), room(r), id(user)),
+            ["add", admin, r, user] => engine.add_member(id(admin), room(r), id(user)),
+            ["revoke_session", token] => engine.revoke_session(token),
+            ["revoke_all", user, want] => engine
+                .revoke_all_sessions(id(user))
+                .map(|n| assert_eq!(n.to_string(), *want, "sessions revoked")),
+            other => panic!("unknown step {other:?}"),
+        }
+        .unwrap_or_else(|e| panic!("{step} in the child: {e}"));
+    }
+    engine.close();
 }
 
 /// What the stream yields next within [`WITHIN`] of `since`: an item or why it ended.
@@ -35,8 +93,7 @@ fn deactivation_by_another_engine_ends_room_and_user_subscriptions() {
     let user_sub = db.subscribe_user(bob.id).unwrap();
     let anns = db.subscribe(ann.id, room, None).unwrap();
 
-    let other = second(&db);
-    other.deactivate_user(bob.id).unwrap();
+    in_another_process(&db, &["deactivate", &bob.id.to_string()]);
     let at = Instant::now();
     assert_eq!(
         within(room_sub.events(), at).err(),
@@ -65,8 +122,8 @@ fn member_removal_by_another_engine_ends_the_room_subscription() {
     let bobs = db.subscribe(bob.id, room, None).unwrap();
     let feed = db.subscribe_user(bob.id).unwrap();
 
-    let other = second(&db);
-    other.remove_member(ann.id, room, bob.id).unwrap();
+    let (ann_id, room_id, bob_id) = (ann.id.to_string(), room.to_string(), bob.id.to_string());
+    in_another_process(&db, &["remove", &ann_id, &room_id, &bob_id]);
     let at = Instant::now();
     assert_eq!(
         within(bobs.events(), at).err(),
@@ -86,8 +143,7 @@ fn one_revoked_session_is_announced_to_the_user_subscription() {
     let gone = db.login("bob", PASSWORD).unwrap();
     let feed = db.subscribe_user(bob.id).unwrap();
 
-    let other = second(&db);
-    other.revoke_session(&gone.token).unwrap();
+    in_another_process(&db, &["revoke_session", &gone.token]);
     let at = Instant::now();
     assert_eq!(
         within(feed.events(), at).ok(),
@@ -110,8 +166,7 @@ fn revoking_all_sessions_is_announced_to_the_user_subscription() {
     let first = db.login("bob", PASSWORD).unwrap();
     let feed = db.subscribe_user(bob.id).unwrap();
 
-    let other = second(&db);
-    assert_eq!(other.revoke_all_sessions(bob.id).unwrap(), 1);
+    in_another_process(&db, &["revoke_all", &bob.id.to_string(), "1"]);
     let at = Instant::now();
     assert_eq!(
         within(feed.events(), at).ok(),
@@ -148,10 +203,14 @@ fn a_removal_undone_before_it_was_read_ends_nothing() {
         .create_room(ann.id, RoomKind::Closed, "Team", &[bob.id])
         .unwrap()
         .id;
-    let other = second(&db);
     // Nobody is subscribed here, so nothing polls while bob leaves and comes back.
-    other.remove_member(ann.id, room, bob.id).unwrap();
-    other.add_member(ann.id, room, bob.id).unwrap();
+    let (ann_id, room_id, bob_id) = (ann.id.to_string(), room.to_string(), bob.id.to_string());
+    in_another_process(
+        &db,
+        &[
+            "remove", &ann_id, &room_id, &bob_id, ";add", &ann_id, &room_id, &bob_id,
+        ],
+    );
     let bobs = db.subscribe(bob.id, room, None).unwrap();
     // The first polls read the removal; bob is a member again, so it is not acted on.
     std::thread::sleep(Duration::from_millis(500));
@@ -159,24 +218,6 @@ fn a_removal_undone_before_it_was_read_ends_nothing() {
         bobs.events().try_recv().err(),
         Some(ember_engine::TryRecvError::Empty)
     );
-}
-
-/// Set in the child process started by the test below: the database and the user.
-const CHILD_DB: &str = "EMBER_TEST_CHILD_DB";
-const CHILD_USER: &str = "EMBER_TEST_CHILD_USER";
-
-/// Not a test of its own: the body of the child process (does nothing when run normally).
-#[test]
-fn child_process_deactivates_a_user() {
-    let (Ok(path), Ok(user)) = (std::env::var(CHILD_DB), std::env::var(CHILD_USER)) else {
-        return;
-    };
-    let user: UserId = user.parse().expect("a user id");
-    let engine = Engine::open(options(std::path::Path::new(&path))).expect("open in the child");
-    engine
-        .deactivate_user(user)
-        .expect("deactivate in the child");
-    engine.close();
 }
 
 #[test]
@@ -188,31 +229,7 @@ fn deactivation_by_another_process_ends_subscriptions() {
     let room_sub = db.subscribe(bob.id, room, None).unwrap();
     let user_sub = db.subscribe_user(bob.id).unwrap();
 
-    let exe = std::env::current_exe().expect("the test binary");
-    let mut child = Command::new(exe)
-        .args([
-            "--exact",
-            "child_process_deactivates_a_user",
-            "--test-threads=1",
-        ])
-        .env(CHILD_DB, db.path())
-        .env(CHILD_USER, bob.id.to_string())
-        // Its test harness summary would be counted with ours; failures still show.
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start the child process");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the child process did not finish in 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "the child failed: {status}");
+    in_another_process(&db, &["deactivate", &bob.id.to_string()]);
     let at = Instant::now();
     assert_eq!(
         within(room_sub.events(), at).err(),

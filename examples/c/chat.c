@@ -19,7 +19,7 @@
 
 #define CHECK(call)                                                                  \
     do {                                                                             \
-        enum ember_status s_ = (call);                                               \
+        ember_status s_ = (call);                                               \
         if (s_ != EMBER_OK) {                                                        \
             fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,        \
                     ember_status_name(s_), ember_last_error());                      \
@@ -55,7 +55,7 @@ static uint64_t post(ember_engine *engine, ember_uuid user, ember_uuid room, con
 static ember_event *next_message(ember_subscription *sub, int timeout_ms) {
     for (;;) {
         ember_event *event;
-        enum ember_status s = ember_subscription_next(sub, timeout_ms, &event);
+        ember_status s = ember_subscription_next(sub, timeout_ms, &event);
         if (s == EMBER_TIMEOUT) return NULL;
         CHECK(s);
         if (event->message != NULL) return event;
@@ -221,7 +221,7 @@ int main(int argc, char **argv) {
 
     /* Closing the engine ends the subscription; it must still be freed. */
     CHECK(ember_engine_close(engine));
-    enum ember_status status;
+    ember_status status;
     while ((status = ember_subscription_next(sub, 1000, &event)) == EMBER_OK)
         ember_event_free(event);
     EXPECT(status == EMBER_ERR_CLOSED);

@@ -27,7 +27,7 @@
 
 #define CHECK(call)                                                                  \
     do {                                                                             \
-        enum ember_status s_ = (call);                                               \
+        ember_status s_ = (call);                                               \
         if (s_ != EMBER_OK) {                                                        \
             fprintf(stderr, "%s:%d: %s: %s: %s\n", __FILE__, __LINE__, #call,        \
                     ember_status_name(s_), ember_last_error());                      \
@@ -63,7 +63,7 @@ static int32_t shout_command(void *user_data, const char *command, const char *a
     char *loud = malloc(n + 1);
     if (loud == NULL) return EMBER_COMMAND_CONTINUE;
     for (size_t i = 0; i <= n; i++) loud[i] = (char)toupper((unsigned char)args[i]);
-    enum ember_status s = ember_draft_set_content(draft, loud);
+    ember_status s = ember_draft_set_content(draft, loud);
     free(loud);
     if (s != EMBER_OK) return EMBER_COMMAND_CONTINUE;
     atomic_fetch_add(&self->shouted, 1);

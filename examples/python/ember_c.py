@@ -84,6 +84,7 @@ class COptions(Structure):
         ("overload_wait_ms", c_uint64),
         ("search_delay_ms", c_uint64),
         ("builtin_sounds", c_bool),
+        ("plugin_budget_ms", c_uint64),
     ]
 
 

@@ -5,15 +5,16 @@ use std::ffi::c_char;
 use ::ember_engine::{NewUser, Role, User};
 
 use crate::boundary::{
-    Failure, arg_out, arg_ref, arg_str, c_string, c_string_opt, free_box, free_c_string,
-    free_raw_slice, guard, guard_value, into_raw_slice,
+    Failure, arg_out, arg_str, c_string, c_string_opt, free_box, free_c_string, free_raw_slice,
+    guard, guard_value, into_raw_slice,
 };
 use crate::engine::ember_engine;
+use crate::handles::arg_engine;
 use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
 /// What a user may do.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_role {
     /// Manages users and rooms; may edit or delete any message.
@@ -109,7 +110,7 @@ pub unsafe extern "C" fn ember_create_user(
     out: *mut *mut ember_user,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let login = arg_str(login, "login")?;
         let name = arg_str(name, "name")?;
         let password = arg_str(password, "password")?;
@@ -145,7 +146,7 @@ pub unsafe extern "C" fn ember_create_bot(
     out_key: *mut *mut c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let login = arg_str(login, "login")?;
         let name = arg_str(name, "name")?;
         let out_user = arg_out(out_user, "out_user")?;
@@ -175,7 +176,7 @@ pub unsafe extern "C" fn ember_login(
     out_user: *mut ember_uuid,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let login = arg_str(login, "login")?;
         let password = arg_str(password, "password")?;
         let out_token = arg_out(out_token, "out_token")?;
@@ -206,7 +207,7 @@ pub unsafe extern "C" fn ember_login_from(
     out_user: *mut ember_uuid,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let login = arg_str(login, "login")?;
         let password = arg_str(password, "password")?;
         let address =
@@ -239,7 +240,7 @@ pub unsafe extern "C" fn ember_create_session(
     out_token: *mut *mut c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out_token = arg_out(out_token, "out_token")?;
         let session = engine.create_session(user.into())?;
         out_token.write(c_string(session.token));
@@ -260,7 +261,7 @@ pub unsafe extern "C" fn ember_authenticate(
     out: *mut *mut ember_user,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let token = arg_str(token, "token")?;
         let out = arg_out(out, "out")?;
         out.write(boxed(engine.authenticate(token)?));
@@ -278,7 +279,7 @@ pub unsafe extern "C" fn ember_authenticate_bot(
     out: *mut *mut ember_user,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let key = arg_str(key, "key")?;
         let out = arg_out(out, "out")?;
         out.write(boxed(engine.authenticate_bot(key)?));
@@ -296,7 +297,7 @@ pub unsafe extern "C" fn ember_revoke_session(
     token: *const c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let token = arg_str(token, "token")?;
         engine.revoke_session(token)?;
         Ok(())
@@ -314,7 +315,7 @@ pub unsafe extern "C" fn ember_revoke_all_sessions(
     out_count: *mut u64,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out_count = arg_out(out_count, "out_count")?;
         out_count.write(engine.revoke_all_sessions(user.into())?);
         Ok(())
@@ -332,7 +333,7 @@ pub unsafe extern "C" fn ember_deactivate_user(
     user: ember_uuid,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         engine.deactivate_user(user.into())?;
         Ok(())
     })
@@ -349,7 +350,7 @@ pub unsafe extern "C" fn ember_user_get(
     out: *mut *mut ember_user,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         out.write(boxed(engine.user(id.into())?));
         Ok(())
@@ -368,7 +369,7 @@ pub unsafe extern "C" fn ember_user_by_login(
     out: *mut *mut ember_user,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let login = arg_str(login, "login")?;
         let out = arg_out(out, "out")?;
         out.write(boxed(engine.user_by_login(login)?));
@@ -386,7 +387,7 @@ pub unsafe extern "C" fn ember_users(
     out: *mut *mut ember_user_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let users = engine.users()?;
         let (items, len) = into_raw_slice(users.into_iter().map(Into::into).collect());
@@ -409,7 +410,7 @@ pub unsafe extern "C" fn ember_set_bot_webhook(
     url: *const c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let url = match url.is_null() {
             true => None,
             false => Some(arg_str(url, "url")?),
@@ -431,7 +432,7 @@ pub unsafe extern "C" fn ember_bot_webhook(
     out: *mut *mut c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         out.write(c_string_opt(engine.bot_webhook(bot.into())?));
         Ok(())
@@ -451,7 +452,7 @@ pub unsafe extern "C" fn ember_bot_webhook_secret(
     out: *mut *mut c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         out.write(c_string(engine.bot_webhook_secret(bot.into())?));
         Ok(())
@@ -470,7 +471,7 @@ pub unsafe extern "C" fn ember_rotate_bot_webhook_secret(
     out: *mut *mut c_char,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         out.write(c_string(engine.rotate_bot_webhook_secret(bot.into())?));
         Ok(())

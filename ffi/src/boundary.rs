@@ -73,7 +73,9 @@ thread_local! {
 }
 
 /// Runs an exported function's body: clears this thread's last error, catches any panic and
-/// records the failure, if any, for `ember_last_error`.
+/// records the failure, if any, for `ember_last_error`. `EMBER_TIMEOUT` is not a failure:
+/// it is returned with no message (`ember_last_error()` is "", `ember_last_status()` is
+/// `EMBER_OK`).
 pub(crate) fn guard(body: impl FnOnce() -> Outcome) -> ember_status {
     clear_last_error();
     let failure = match catch_unwind(AssertUnwindSafe(body)) {
@@ -85,7 +87,9 @@ pub(crate) fn guard(body: impl FnOnce() -> Outcome) -> ember_status {
         ),
     };
     let status = failure.status;
-    set_last_error(failure);
+    if status != ember_status::EMBER_TIMEOUT {
+        set_last_error(failure);
+    }
     status
 }
 

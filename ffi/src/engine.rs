@@ -8,6 +8,7 @@ use std::time::Duration;
 use ::ember_engine::{Engine, Options, PasswordCost, RateLimit, Synchronous};
 
 use crate::boundary::{Failure, arg_out, arg_ref, arg_str, free_c_string, guard, guard_value};
+use crate::handles::{self, arg_engine};
 use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
@@ -64,12 +65,16 @@ pub struct ember_options {
     pub readers: u32,
     /// Writes that may wait for the writer thread. Default 4096.
     pub queue_capacity: u32,
-    /// How long a write waits for room in a full queue before `EMBER_ERR_OVERLOADED`.
+    /// How long a blocking write waits for room in a full queue before
+    /// `EMBER_ERR_OVERLOADED`. Default 500. (Pipelined submissions never wait.)
     pub overload_wait_ms: u64,
     /// New messages become searchable within about this long. Default 100.
     pub search_delay_ms: u64,
     /// Registers the built-in `/play` sounds plugin. Default true.
     pub builtin_sounds: bool,
+    /// A plugin hook that runs longer than this is logged with the plugin's name (it is not
+    /// stopped). Default 50.
+    pub plugin_budget_ms: u64,
 }
 
 impl ember_options {
@@ -95,6 +100,7 @@ impl ember_options {
             overload_wait_ms: millis(o.overload_wait),
             search_delay_ms: millis(o.search_delay),
             builtin_sounds: o.builtin_sounds,
+            plugin_budget_ms: millis(o.plugin_budget),
         }
     }
 
@@ -123,6 +129,7 @@ impl ember_options {
         o.overload_wait = Duration::from_millis(self.overload_wait_ms);
         o.search_delay = Duration::from_millis(self.search_delay_ms);
         o.builtin_sounds = self.builtin_sounds;
+        o.plugin_budget = Duration::from_millis(self.plugin_budget_ms);
         o
     }
 }
@@ -171,7 +178,8 @@ pub unsafe extern "C" fn ember_options_init(out: *mut ember_options) -> ember_st
 ///
 /// Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (path not UTF-8);
 /// `EMBER_ERR_ABI_MISMATCH` (`options->struct_size`); `EMBER_ERR_OPEN`;
-/// `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`.
+/// `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`; `EMBER_ERR_ALREADY_OPEN` (an engine of
+/// this process has the file open: use that handle, which any thread may share).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_engine_open(
     path: *const c_char,
@@ -185,25 +193,31 @@ pub unsafe extern "C" fn ember_engine_open(
         let size = size_of::<ember_options>();
         check_struct_size("ember_options", options.struct_size, size, size)?;
         let engine = Engine::open(options.to_options(path))?;
-        out.write(Box::into_raw(Box::new(ember_engine {
+        let handle = Box::into_raw(Box::new(ember_engine {
             engine,
             closed: Arc::new(AtomicBool::new(false)),
-        })));
+        }));
+        handles::register(handle);
+        out.write(handle);
         Ok(())
     })
 }
 
 /// Closes the engine and frees the handle: commits every write already queued, checkpoints
-/// the WAL, stops the engine's threads and calls the `destroy` of every registered plugin.
-/// Subscriptions still open end (`EMBER_ERR_CLOSED`) and must still be freed.
+/// the WAL, stops the engine's threads, ends every subscription (blocked and later
+/// `ember_subscription_next` calls return `EMBER_ERR_CLOSED` after what was queued; callback
+/// subscriptions get `EMBER_EVENT_ENDED`) and calls the `destroy` of every registered
+/// plugin, before it returns, whatever subscriptions and pipelines are still alive (they
+/// must still be freed). The database file may then be opened again.
 ///
 /// No other call on this engine may be running or start once this is called.
-/// Errors: `EMBER_ERR_NULL`.
+/// Errors: `EMBER_ERR_NULL`; `EMBER_ERR_MISUSE` (the handle was closed already or never
+/// opened: nothing happens).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_engine_close(engine: *mut ember_engine) -> ember_status {
     guard(|| {
-        arg_ref(engine, "engine")?;
-        // SAFETY: a non-NULL engine came from `ember_engine_open` and is closed once.
+        handles::unregister(engine)?;
+        // SAFETY: `engine` came from `ember_engine_open` and was still open (checked above).
         let handle = unsafe { Box::from_raw(engine) };
         handle.closed.store(true, Ordering::Release);
         handle.engine.close();
@@ -269,7 +283,7 @@ pub unsafe extern "C" fn ember_engine_stats(
     out: *mut ember_stats,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let size = arg_ref(out, "out")?.struct_size;
         let out = arg_out(out, "out")?;
         let max = size_of::<ember_stats>();
@@ -302,7 +316,7 @@ pub unsafe extern "C" fn ember_engine_epoch(
     out: *mut ember_uuid,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         arg_out(out, "out")?.write(engine.epoch().into());
         Ok(())
     })
@@ -313,4 +327,18 @@ pub unsafe extern "C" fn ember_engine_epoch(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ember_string_free(s: *mut c_char) {
     guard_value((), || free_c_string(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_budget_defaults_to_the_engines_and_is_passed_on() {
+        let mut o = ember_options::defaults();
+        assert_eq!(o.plugin_budget_ms, 50);
+        assert_eq!(o.overload_wait_ms, 500);
+        o.plugin_budget_ms = 7;
+        assert_eq!(o.to_options("x.db").plugin_budget, Duration::from_millis(7));
+    }
 }

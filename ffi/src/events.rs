@@ -14,7 +14,7 @@ use crate::rooms::{ember_involvement, ember_room_summary};
 
 /// What happened. The numbers are fixed; new kinds are only added, so a host must ignore
 /// kinds it does not know.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_event_kind {
     /// An event this version of the ABI has no kind for.

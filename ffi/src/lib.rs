@@ -7,8 +7,9 @@
 //!   `ember_draft`) or plain structs; everything libember hands out has a free function, named in the docs of
 //!   the function that hands it out.
 //! - Every fallible function returns an [`ember_status`] with a fixed number. After a
-//!   failure, `ember_last_error()` gives a message for this thread. Output parameters are
-//!   written only on success.
+//!   failure, `ember_last_error()` gives a message for this thread, valid until its next
+//!   call that returns an `ember_status` (`EMBER_TIMEOUT` is not a failure: no message).
+//!   Output parameters are written only on success.
 //! - Strings are NUL-terminated UTF-8; invalid UTF-8 is `EMBER_ERR_INVALID_ARGUMENT`. A NULL
 //!   pointer where one is required is `EMBER_ERR_NULL`.
 //! - No panic crosses the boundary: each body runs under one `catch_unwind` guard and a
@@ -30,6 +31,7 @@ mod accounts;
 mod boundary;
 mod engine;
 mod events;
+mod handles;
 mod ids;
 mod live;
 mod loader;

@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::boundary::{Failure, Outcome, arg_mut, arg_out, arg_ref, free_box, guard, guard_value};
 use crate::engine::ember_engine;
 use crate::events::{ember_event, ember_event_kind};
+use crate::handles::arg_engine;
 use crate::ids::{ember_uuid, ember_uuid_list};
 use crate::status::ember_status;
 
@@ -165,7 +166,7 @@ fn subscribe_room(
     since: Option<u64>,
     out: *mut *mut ember_subscription,
 ) -> Outcome {
-    let handle = arg_ref(engine, "engine")?;
+    let handle = arg_engine(engine)?;
     let out = arg_out(out, "out")?;
     let sub = handle.engine.subscribe(user.into(), room.into(), since)?;
     let (head, complete) = (sub.head_change_seq(), sub.complete());
@@ -185,7 +186,7 @@ pub unsafe extern "C" fn ember_subscribe_user(
     out: *mut *mut ember_subscription,
 ) -> ember_status {
     guard(|| {
-        let handle = arg_ref(engine, "engine")?;
+        let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let sub = handle.engine.subscribe_user(user.into())?;
         out.write(new_subscription(handle, Source::User(sub), 0, true));
@@ -207,7 +208,7 @@ pub unsafe extern "C" fn ember_subscribe_notifications(
     out: *mut *mut ember_subscription,
 ) -> ember_status {
     guard(|| {
-        let handle = arg_ref(engine, "engine")?;
+        let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let stream = handle.engine.subscribe_notifications()?;
         out.write(new_subscription(handle, Source::Notify(stream), 0, true));
@@ -323,8 +324,10 @@ unsafe impl Send for UserData {}
 
 /// Switches a subscription to callback mode: libember starts one thread for this
 /// subscription (named "ember-sub") that calls `callback(user_data, event)` for each event
-/// in order. After the stream ends it makes one last call with `EMBER_EVENT_ENDED`. The
-/// event passed is valid only during the call. Callbacks must not unwind (no C++
+/// in order. After the stream ends (lag, revocation, a capped replay, the engine closing)
+/// it makes one last call with `EMBER_EVENT_ENDED`; freeing the subscription first
+/// (`ember_subscription_free`) sends no `EMBER_EVENT_ENDED`: the calls just stop, then
+/// `destroy` runs. The event passed is valid only during the call. Callbacks must not unwind (no C++
 /// exceptions) and should return quickly: events queue behind a slow callback and the
 /// subscription lags when `subscription_capacity` is exceeded.
 ///
@@ -486,7 +489,7 @@ pub unsafe extern "C" fn ember_presence_connect(
     out: *mut ember_presence,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let h = engine.presence_connect(user.into(), room.into())?;
         out.write(ember_presence {
@@ -508,7 +511,7 @@ pub unsafe extern "C" fn ember_presence_heartbeat(
     presence: *const ember_presence,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let presence = arg_ref(presence, "presence")?;
         engine.presence_heartbeat(&presence.into())?;
         Ok(())
@@ -525,7 +528,7 @@ pub unsafe extern "C" fn ember_presence_disconnect(
     presence: *const ember_presence,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let presence = arg_ref(presence, "presence")?;
         engine.presence_disconnect(&presence.into());
         Ok(())
@@ -545,7 +548,7 @@ pub unsafe extern "C" fn ember_online_members(
     out: *mut *mut ember_uuid_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let online = engine.online_members(user.into(), room.into())?;
         out.write(ember_uuid_list::boxed(online.into_iter().map(Into::into)));
@@ -566,7 +569,7 @@ pub unsafe extern "C" fn ember_typing(
     active: bool,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         engine.typing(user.into(), room.into(), active)?;
         Ok(())
     })

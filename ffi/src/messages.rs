@@ -5,10 +5,11 @@ use std::ffi::c_char;
 use ::ember_engine::{Message, NewPost};
 
 use crate::boundary::{
-    arg_out, arg_ref, arg_str, c_string, c_string_opt, free_box, free_c_string, free_raw_slice,
-    guard, guard_value, into_raw_slice,
+    arg_out, arg_str, c_string, c_string_opt, free_box, free_c_string, free_raw_slice, guard,
+    guard_value, into_raw_slice,
 };
 use crate::engine::ember_engine;
+use crate::handles::arg_engine;
 use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
@@ -127,7 +128,7 @@ pub unsafe extern "C" fn ember_post(
     out_duplicate: *mut bool,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let content = arg_str(content, "content")?;
         let out_message = arg_out(out_message, "out_message")?;
         let out_duplicate = arg_out(out_duplicate, "out_duplicate")?;
@@ -158,7 +159,7 @@ pub unsafe extern "C" fn ember_edit_message(
     out: *mut *mut ember_message,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let content = arg_str(content, "content")?;
         let out = arg_out(out, "out")?;
         let m = engine.edit_message(user.into(), message.into(), content)?;
@@ -179,7 +180,7 @@ pub unsafe extern "C" fn ember_delete_message(
     out: *mut *mut ember_message,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let m = engine.delete_message(user.into(), message.into())?;
         out.write(boxed_message(m));
@@ -203,7 +204,7 @@ pub unsafe extern "C" fn ember_messages_before(
     out: *mut *mut ember_message_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let before = (before > 0).then_some(before);
         let page = engine.messages_before(user.into(), room.into(), before, limit)?;
@@ -227,7 +228,7 @@ pub unsafe extern "C" fn ember_messages_around(
     out: *mut *mut ember_message_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let page = engine.messages_around(user.into(), message.into(), n)?;
         out.write(boxed_list(page));
@@ -254,7 +255,7 @@ pub unsafe extern "C" fn ember_changes_since(
     out_head: *mut u64,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let out_more = arg_out(out_more, "out_more")?;
         let out_head = arg_out(out_head, "out_head")?;
@@ -282,7 +283,7 @@ pub unsafe extern "C" fn ember_search(
     out: *mut *mut ember_message_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let text = arg_str(text, "text")?;
         let out = arg_out(out, "out")?;
         out.write(boxed_list(engine.search(user.into(), text, limit)?));
@@ -303,7 +304,7 @@ pub unsafe extern "C" fn ember_message_get(
     out: *mut *mut ember_message,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         out.write(boxed_message(engine.message(user.into(), message.into())?));
         Ok(())

@@ -15,6 +15,7 @@ use crate::boundary::{
     guard, guard_value,
 };
 use crate::engine::ember_engine;
+use crate::handles::arg_engine;
 use crate::ids::ember_uuid;
 use crate::live::ember_destroy_fn;
 use crate::messages::{boxed_message, ember_message};
@@ -34,7 +35,7 @@ pub struct ember_pipeline {
 }
 
 /// What a pipelined request was.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_request_kind {
     /// `ember_pipeline_post`.
@@ -119,9 +120,9 @@ impl ember_completion {
 /// Called after each completion is queued.
 pub type ember_notify_fn = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
-/// The host's notify callback; `destroy` runs when the last reference goes.
+/// The host's notify callback (optional); `destroy` runs when the last reference goes.
 struct NotifyHook {
-    notify: unsafe extern "C" fn(*mut c_void),
+    notify: ember_notify_fn,
     user_data: *mut c_void,
     destroy: ember_destroy_fn,
 }
@@ -149,8 +150,8 @@ impl Drop for NotifyHook {
 /// poller) and call no libember function from it. `destroy` (may be NULL) is called once
 /// with `user_data` when libember no longer needs it: after `ember_pipeline_free` and the
 /// completion of every submission still in flight, on the thread that saw the last of
-/// them. Without `notify`, `user_data` and `destroy` are ignored. On failure nothing is
-/// called and `user_data` stays the caller's.
+/// them; also without `notify`. On failure nothing is called and `user_data` stays the
+/// caller's.
 ///
 /// Thread-safe. Errors: `EMBER_ERR_NULL`.
 #[unsafe(no_mangle)]
@@ -162,10 +163,10 @@ pub unsafe extern "C" fn ember_pipeline_new(
     out: *mut *mut ember_pipeline,
 ) -> ember_status {
     guard(|| {
-        let handle = arg_ref(engine, "engine")?;
+        let handle = arg_engine(engine)?;
         let out = arg_out(out, "out")?;
         let mut pipeline = handle.engine.pipeline();
-        if let Some(notify) = notify {
+        if notify.is_some() || destroy.is_some() {
             let hook = NotifyHook {
                 notify,
                 user_data,
@@ -173,8 +174,10 @@ pub unsafe extern "C" fn ember_pipeline_new(
             };
             pipeline = pipeline.with_notify(move || {
                 let hook = &hook;
-                // SAFETY: the host's callback with its own user_data (see above).
-                unsafe { (hook.notify)(hook.user_data) }
+                if let Some(notify) = hook.notify {
+                    // SAFETY: the host's callback with its own user_data (see above).
+                    unsafe { notify(hook.user_data) }
+                }
             });
         }
         out.write(Box::into_raw(Box::new(ember_pipeline {

@@ -5,10 +5,11 @@ use std::ffi::c_char;
 use ::ember_engine::PluginStatus;
 
 use crate::boundary::{
-    arg_out, arg_ref, c_string, c_string_opt, free_box, free_c_string, free_raw_slice, guard,
-    guard_value, into_raw_slice,
+    arg_out, c_string, c_string_opt, free_box, free_c_string, free_raw_slice, guard, guard_value,
+    into_raw_slice,
 };
 use crate::engine::ember_engine;
+use crate::handles::arg_engine;
 use crate::status::ember_status;
 
 /// A registered plugin and whether it still runs. Belongs to its list.
@@ -68,7 +69,7 @@ pub unsafe extern "C" fn ember_engine_plugins(
     out: *mut *mut ember_plugin_status_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let statuses = engine.plugins();
         let (items, len) = into_raw_slice(statuses.into_iter().map(Into::into).collect());

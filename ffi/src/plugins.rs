@@ -11,6 +11,7 @@ use ::ember_engine::{
 use crate::boundary::{Failure, Outcome, arg_mut, arg_out, arg_ref, arg_slice, arg_str, guard};
 use crate::engine::{check_struct_size, ember_engine};
 use crate::events::ember_event;
+use crate::handles::arg_engine;
 use crate::ids::ember_uuid;
 use crate::live::ember_destroy_fn;
 use crate::status::ember_status;
@@ -79,7 +80,8 @@ pub type ember_command_fn = Option<
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct ember_plugin_command {
-    /// The name without the slash (UTF-8), e.g. "shout".
+    /// The name without the slash (UTF-8), e.g. "shout". Lower-cased when registered:
+    /// "Shout" answers `/shout`, `/SHOUT` and `/Shout`, and its handler gets "shout".
     pub name: *const c_char,
     /// Handlers of the same name run from the highest priority down.
     pub priority: i32,
@@ -300,7 +302,7 @@ pub unsafe extern "C" fn ember_engine_register_plugin(
     plugin: *const ember_plugin,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         // SAFETY: `plugin` is NULL or valid for reads (this function's contract).
         unsafe { register(engine, plugin) }
     })

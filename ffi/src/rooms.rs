@@ -5,17 +5,18 @@ use std::ffi::c_char;
 use ::ember_engine::{Involvement, Member, Room, RoomKind, RoomSummary, UserId};
 
 use crate::accounts::ember_user;
+use crate::handles::arg_engine;
 
 use crate::boundary::{
-    Failure, arg_out, arg_ref, arg_slice, arg_str, c_string, free_box, free_c_string,
-    free_raw_slice, guard, guard_value, into_raw_slice,
+    Failure, arg_out, arg_slice, arg_str, c_string, free_box, free_c_string, free_raw_slice, guard,
+    guard_value, into_raw_slice,
 };
 use crate::engine::ember_engine;
 use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
 /// The kind of a room.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_room_kind {
     /// Every active person is a member, including people created later.
@@ -27,7 +28,7 @@ pub enum ember_room_kind {
 }
 
 /// How much a member wants to hear from a room.
-#[repr(C)]
+#[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_involvement {
     /// Hidden from the room list, no notifications.
@@ -220,7 +221,7 @@ pub unsafe extern "C" fn ember_create_room(
     out: *mut *mut ember_room,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let name = arg_str(name, "name")?;
         let members = arg_slice(members, members_len, "members")?;
         let out = arg_out(out, "out")?;
@@ -259,7 +260,7 @@ pub unsafe extern "C" fn ember_direct_room(
     out: *mut *mut ember_room,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let others = arg_slice(others, others_len, "others")?;
         let out = arg_out(out, "out")?;
         let room = engine.direct_room(creator.into(), &user_ids(others))?;
@@ -280,7 +281,7 @@ pub unsafe extern "C" fn ember_room_get(
     out: *mut *mut ember_room,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         out.write(boxed_room(engine.room(user.into(), room.into())?));
         Ok(())
@@ -300,7 +301,7 @@ pub unsafe extern "C" fn ember_add_member(
     user: ember_uuid,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         engine.add_member(actor.into(), room.into(), user.into())?;
         Ok(())
     })
@@ -319,7 +320,7 @@ pub unsafe extern "C" fn ember_remove_member(
     user: ember_uuid,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         engine.remove_member(actor.into(), room.into(), user.into())?;
         Ok(())
     })
@@ -337,7 +338,7 @@ pub unsafe extern "C" fn ember_set_involvement(
     involvement: u32,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let involvement = match involvement {
             0 => Involvement::Invisible,
             1 => Involvement::Nothing,
@@ -365,7 +366,7 @@ pub unsafe extern "C" fn ember_rooms_for(
     out: *mut *mut ember_room_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let rooms = engine.rooms_for(user.into())?;
         let (items, len) = into_raw_slice(rooms.into_iter().map(Into::into).collect());
@@ -388,7 +389,7 @@ pub unsafe extern "C" fn ember_mark_read(
     out_unread: *mut u64,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out_unread = arg_out(out_unread, "out_unread")?;
         out_unread.write(engine.mark_read(user.into(), room.into(), seq)?);
         Ok(())
@@ -405,7 +406,7 @@ pub unsafe extern "C" fn ember_all_rooms(
     out: *mut *mut ember_room_array,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let rooms = engine.all_rooms()?;
         let (items, len) = into_raw_slice(rooms.into_iter().map(Into::into).collect());
@@ -427,7 +428,7 @@ pub unsafe extern "C" fn ember_members(
     out: *mut *mut ember_member_list,
 ) -> ember_status {
     guard(|| {
-        let engine = &arg_ref(engine, "engine")?.engine;
+        let engine = &arg_engine(engine)?.engine;
         let out = arg_out(out, "out")?;
         let members = engine.members(user.into(), room.into())?;
         let (items, len) = into_raw_slice(members.into_iter().map(Into::into).collect());

@@ -7,7 +7,7 @@ use ::ember_engine::Error;
 use crate::boundary::{guard_value, last_error_ptr, last_status};
 
 /// What every fallible function returns. The numbers are fixed: new codes are only added.
-#[repr(C)]
+#[repr(i32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ember_status {
     /// Success; output parameters were written.
@@ -21,8 +21,8 @@ pub enum ember_status {
     EMBER_ERR_PANIC = 3,
     /// A struct's `struct_size` or `abi_version` does not match this library.
     EMBER_ERR_ABI_MISMATCH = 4,
-    /// `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout
-    /// (not a failure).
+    /// `ember_subscription_next`, `ember_pipeline_next`: nothing arrived within the timeout.
+    /// Not a failure: `ember_last_error()` stays "" and `ember_last_status()` `EMBER_OK`.
     EMBER_TIMEOUT = 5,
     /// `ember_subscription_next`: the subscription ended (it lagged, access was revoked, or a
     /// capped replay page is done); subscribe again with `since`.
@@ -37,8 +37,9 @@ pub enum ember_status {
     EMBER_ERR_NOT_FOUND = 13,
     /// Too many attempts: `ember_last_retry_after_ms` says how long to wait.
     EMBER_ERR_RATE_LIMITED = 14,
-    /// The writer's queue stayed full (pipelined submissions: is full; they never wait);
-    /// try again later.
+    /// The writer's queue was full: a blocking write waited `overload_wait_ms` for room in
+    /// vain; a pipelined submission gets this at once, since submissions never wait. Try
+    /// again later (a pipeline: after collecting completions).
     EMBER_ERR_OVERLOADED = 15,
     /// The engine is closed.
     EMBER_ERR_CLOSED = 16,
@@ -50,6 +51,15 @@ pub enum ember_status {
     EMBER_ERR_OPEN = 19,
     /// SQLite failed while reading or writing.
     EMBER_ERR_STORAGE = 20,
+    /// `ember_engine_open`: an engine of this process already has this database file open
+    /// (under this or another name). Share that handle; a second engine's subscriptions
+    /// would miss what the first one commits. The file may be opened again once closed.
+    EMBER_ERR_ALREADY_OPEN = 21,
+    /// A handle was used that is not open: an engine after `ember_engine_close` (also a
+    /// second close) or a pointer libember never handed out. Nothing happened. This is a
+    /// bug in the host; it is detected, not undefined behaviour, but only until the
+    /// address is reused by a newer handle.
+    EMBER_ERR_MISUSE = 22,
     /// An engine error this version of the ABI has no code for; see the message.
     EMBER_ERR_OTHER = 99,
 }
@@ -70,6 +80,7 @@ impl ember_status {
             Error::SchemaTooNew { .. } => EMBER_ERR_SCHEMA_TOO_NEW,
             Error::Open { .. } => EMBER_ERR_OPEN,
             Error::Storage(_) | Error::StorageFull(_) => EMBER_ERR_STORAGE,
+            Error::AlreadyOpen { .. } => EMBER_ERR_ALREADY_OPEN,
             _ => EMBER_ERR_OTHER,
         }
     }
@@ -95,15 +106,20 @@ impl ember_status {
             EMBER_ERR_SCHEMA_TOO_NEW => c"EMBER_ERR_SCHEMA_TOO_NEW",
             EMBER_ERR_OPEN => c"EMBER_ERR_OPEN",
             EMBER_ERR_STORAGE => c"EMBER_ERR_STORAGE",
+            EMBER_ERR_ALREADY_OPEN => c"EMBER_ERR_ALREADY_OPEN",
+            EMBER_ERR_MISUSE => c"EMBER_ERR_MISUSE",
             EMBER_ERR_OTHER => c"EMBER_ERR_OTHER",
         }
     }
 }
 
-/// The message of the last failed call on this thread, or "" when the last call succeeded.
+/// The message of the last failed call on this thread, or "" when the last call succeeded
+/// (or returned `EMBER_TIMEOUT`, which is not a failure).
 ///
-/// Owned by libember: valid until the next `ember_*` call that returns a status on this
-/// thread; copy it to keep it. Never NULL. Each thread has its own message, so this is safe
+/// Owned by libember: valid until this thread's next `ember_*` call that returns an
+/// `ember_status` (calls that return anything else, such as `ember_last_error`,
+/// `ember_status_name`, `ember_version` and the `_free` functions, leave it alone); copy it
+/// to keep it. Never NULL. Each thread has its own message, so this is safe
 /// to call from any thread. Cannot fail.
 #[unsafe(no_mangle)]
 pub extern "C" fn ember_last_error() -> *const c_char {
@@ -134,7 +150,7 @@ pub extern "C" fn ember_last_retry_after_ms() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn ember_status_name(status: i32) -> *const c_char {
     use ember_status::*;
-    const ALL: [ember_status; 19] = [
+    const ALL: [ember_status; 21] = [
         EMBER_OK,
         EMBER_ERR_NULL,
         EMBER_ERR_INVALID_ARGUMENT,
@@ -153,6 +169,8 @@ pub extern "C" fn ember_status_name(status: i32) -> *const c_char {
         EMBER_ERR_SCHEMA_TOO_NEW,
         EMBER_ERR_OPEN,
         EMBER_ERR_STORAGE,
+        EMBER_ERR_ALREADY_OPEN,
+        EMBER_ERR_MISUSE,
         EMBER_ERR_OTHER,
     ];
     guard_value(c"EMBER_UNKNOWN_STATUS".as_ptr(), || {

@@ -1,44 +1,14 @@
-//! The C, C++ and Python hosts in `examples/` build against `include/ember.h` and
-//! `libember.so` and run to success; the C chat host also runs clean under AddressSanitizer
-//! (or valgrind).
+//! The C, C++ and Python hosts in `examples/` build against libember as `ffi/package.sh`
+//! packages it (flags from `pkg-config --cflags --libs ember`, the shared library found by
+//! its SONAME) and run to success; the C chat host also runs clean under AddressSanitizer
+//! (or valgrind), and links against the static library.
 
-use std::path::{Path, PathBuf};
+mod packaged;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-/// The directory holding the `libember.so` (and `.a`) cargo built with this test: the
-/// test binary's `target/<profile>/deps/`, where rustc writes them, or `target/<profile>/`,
-/// where cargo copies them when ember-ffi is built as a root package (not when it is only
-/// a dependency, as in `cargo test --workspace`). The newer wins.
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary has a path");
-    let deps = exe
-        .parent()
-        .expect("the test binary lives in target/<profile>/deps");
-    let candidates = [deps, deps.parent().unwrap_or(deps)];
-    let modified = |dir: &Path| {
-        std::fs::metadata(dir.join("libember.so"))
-            .and_then(|m| m.modified())
-            .ok()
-    };
-    candidates
-        .iter()
-        .filter_map(|d| modified(d).map(|t| (t, d.to_path_buf())))
-        .max_by_key(|(t, _)| *t)
-        .map(|(_, d)| d)
-        .unwrap_or_else(|| {
-            panic!(
-                "no libember.so in {} or its parent; build it with `cargo build -p ember-ffi`",
-                deps.display()
-            )
-        })
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("ffi/ is inside the workspace")
-        .to_path_buf()
-}
+use packaged::{package, pkg_config, repo};
 
 fn tool_available(tool: &str) -> bool {
     Command::new(tool)
@@ -47,24 +17,20 @@ fn tool_available(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Compiles `sources` into `out` with `compiler`, linking libember.
+/// Compiles `sources` into `out` with `compiler`, linking libember with the flags
+/// `pkg-config --cflags --libs ember` gives.
 fn compile(compiler: &str, sources: &[&str], out: &Path, extra: &[&str]) {
     let repo = repo();
     let mut cmd = Command::new(compiler);
     cmd.args(["-Wall", "-Wextra", "-Werror", "-g"])
-        .arg("-I")
-        .arg(repo.join("include"))
+        .args(pkg_config(&["--cflags"]))
         .arg("-I")
         .arg(repo.join("examples/cpp"))
         .args(extra);
     for s in sources {
         cmd.arg(repo.join(s));
     }
-    cmd.arg("-L")
-        .arg(lib_dir())
-        .arg("-lember")
-        .arg("-o")
-        .arg(out);
+    cmd.args(pkg_config(&["--libs"])).arg("-o").arg(out);
     let output = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
@@ -79,7 +45,7 @@ fn compile(compiler: &str, sources: &[&str], out: &Path, extra: &[&str]) {
 fn run(program: &Path, args: &[&Path], env: &[(&str, &str)]) -> String {
     let output: Output = Command::new(program)
         .args(args)
-        .env("LD_LIBRARY_PATH", lib_dir())
+        .env("LD_LIBRARY_PATH", package().join("lib"))
         .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
@@ -121,13 +87,11 @@ fn c_chat_posts_retries_and_replays_exactly_the_missed_messages() {
 fn c_chat_links_against_the_static_library() {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("chat_static");
-    let repo = repo();
     let output = Command::new("cc")
         .args(C_FLAGS)
-        .arg("-I")
-        .arg(repo.join("include"))
-        .arg(repo.join("examples/c/chat.c"))
-        .arg(lib_dir().join("libember.a"))
+        .args(pkg_config(&["--cflags"]))
+        .arg(repo().join("examples/c/chat.c"))
+        .arg(package().join("lib/libember.a"))
         .args(["-lpthread", "-ldl", "-lm", "-o"])
         .arg(&exe)
         .output()
@@ -228,7 +192,7 @@ fn python_wrapper_test_passes() {
         println!("SKIPPED: no python3 on PATH");
         return;
     }
-    let lib = lib_dir().join("libember.so");
+    let lib = package().join("lib/libember.so");
     let script = repo().join("examples/python/test_ember.py");
     let out = run(
         Path::new("python3"),
@@ -244,4 +208,46 @@ fn python_wrapper_test_passes() {
         &[("EMBER_LIB", lib.to_str().expect("a UTF-8 path"))],
     );
     assert!(out.contains("message_created: the roses are out"), "{out}");
+}
+
+/// Builds `ffi/tests/c/shutdown_and_misuse.c` with `extra` flags and runs it on a fresh
+/// database, named a second way too (`dir/./shutdown.db`).
+fn shutdown_and_misuse(extra: &[&str], env: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("shutdown_and_misuse");
+    let mut flags = C_FLAGS.to_vec();
+    flags.extend(extra);
+    flags.push("-pthread");
+    compile("cc", &["ffi/tests/c/shutdown_and_misuse.c"], &exe, &flags);
+    let db = dir.path().join("shutdown.db");
+    let other_name = dir.path().join(".").join("shutdown.db");
+    let out = run(&exe, &[&db, &other_name], env);
+    assert!(out.ends_with("shutdown_and_misuse: OK\n"), "{out}");
+}
+
+#[test]
+fn c_host_survives_shutdown_orders_and_misuse() {
+    shutdown_and_misuse(&[], &[]);
+}
+
+#[test]
+fn c_host_survives_shutdown_orders_and_misuse_under_address_sanitizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = dir.path().join("probe.c");
+    std::fs::write(&probe, "int main(void) { return 0; }\n").unwrap();
+    let asan_works = Command::new("cc")
+        .arg("-fsanitize=address")
+        .arg(&probe)
+        .arg("-o")
+        .arg(dir.path().join("probe"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !asan_works {
+        println!("SKIPPED: no AddressSanitizer");
+        return;
+    }
+    shutdown_and_misuse(
+        &["-fsanitize=address", "-fno-omit-frame-pointer"],
+        &[("ASAN_OPTIONS", "detect_leaks=1:exitcode=23")],
+    );
 }

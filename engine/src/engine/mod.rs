@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::ids::Epoch;
 use crate::live::{Live, spawn_dispatcher};
 use crate::login_limit::LoginLimiter;
+use crate::open_files::{self, Claim};
 use crate::options::Options;
 use crate::plugins::{Plugin, PluginStatus, Plugins, Sounds};
 use crate::stats::Stats;
@@ -46,14 +47,19 @@ struct Inner {
     limiter: LoginLimiter,
     /// A hash to check against when a login does not exist (equal timing).
     dummy_hash: std::sync::OnceLock<String>,
+    /// This process's hold on the database file, let go at close.
+    claim: Mutex<Option<Claim>>,
 }
 
 impl Engine {
     /// Opens (creating or migrating) the database and starts the writer thread.
     ///
-    /// Fails with [`Error::Open`] when the path is not a writable SQLite database and with
-    /// [`Error::SchemaTooNew`] when a newer Ember wrote it.
+    /// Fails with [`Error::Open`] when the path is not a writable SQLite database, with
+    /// [`Error::SchemaTooNew`] when a newer Ember wrote it, and with [`Error::AlreadyOpen`]
+    /// when an engine of this process has the file open and is not closed yet (one engine
+    /// per file and process: share its handle). Other processes may open the file too.
     pub fn open(opts: Options) -> Result<Engine> {
+        let claim = open_files::claim(&opts.path)?;
         let (changes_tx, changes_rx) = crossbeam_channel::unbounded();
         let store = Store::open(&opts, changes_tx)?;
         let live = Arc::new(Live::new(
@@ -86,6 +92,7 @@ impl Engine {
                     opts.login_window,
                 ),
                 dummy_hash: std::sync::OnceLock::new(),
+                claim: Mutex::new(Some(claim)),
                 opts,
             }),
         })
@@ -107,7 +114,9 @@ impl Engine {
     }
 
     /// Stops taking requests, commits everything already queued, checkpoints the WAL and
-    /// stops the writer. Afterwards every call fails with [`Error::Closed`]. Idempotent.
+    /// stops the writer; then ends every subscription ([`crate::RecvError::Closed`] after
+    /// what was queued) and drops every plugin, whatever clones, pipelines or subscriptions
+    /// are still alive. Afterwards every call fails with [`Error::Closed`]. Idempotent.
     pub fn close(&self) {
         self.inner.close();
     }
@@ -151,7 +160,10 @@ impl Inner {
                 log::error!("the dispatcher thread panicked");
             }
         }
+        // Everything committed was delivered: end the streams, then let the plugins go.
+        self.live.hub.close();
         self.plugins.stop();
+        self.claim.lock().take();
     }
 }
 

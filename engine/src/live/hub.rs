@@ -5,7 +5,7 @@
 //! events is ended with [`RecvError::Lagged`] and detached.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -49,6 +49,8 @@ pub(crate) struct Hub {
     reg: Mutex<Registry>,
     capacity: usize,
     next_id: AtomicU64,
+    /// Set by [`Hub::close`]: whatever registers afterwards ends at once.
+    closed: AtomicBool,
 }
 
 /// Queues `event` unless the queue is full; then ends the stream with `Lagged` and
@@ -67,7 +69,31 @@ impl Hub {
             reg: Mutex::new(Registry::default()),
             capacity: capacity.max(1),
             next_id: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// Ends every subscription with [`RecvError::Closed`] (each still delivers what was
+    /// queued first) and ends any registered later at once. Called when the engine closes,
+    /// whatever handles are still alive.
+    pub(crate) fn close(&self) {
+        let taken = {
+            let mut reg = self.reg.lock();
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *reg)
+        };
+        // Dropping the sinks (outside the lock: wakers run) ends their streams.
+        drop(taken);
+    }
+
+    /// Ends `tx` at once when the hub is closed; the caller holds the registry lock, so a
+    /// concurrent [`Hub::close`] either sees the registration or this sees the flag.
+    fn refuse_if_closed<T>(&self, tx: &Sink<T>) -> bool {
+        let closed = self.closed.load(Ordering::Acquire);
+        if closed {
+            tx.end(RecvError::Closed);
+        }
+        closed
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -81,19 +107,18 @@ impl Hub {
     /// Registers a room subscription that buffers live events until [`Hub::go_live`].
     pub(crate) fn add_pending(&self, room: RoomId, user: UserId, tx: Sink<SharedEvent>) -> u64 {
         let id = self.id();
-        self.reg
-            .lock()
-            .rooms
-            .entry(room)
-            .or_default()
-            .push(RoomSub {
-                id,
-                user,
-                tx,
-                pending: Some(Vec::new()),
-                floor: 0,
-                last: 0,
-            });
+        let mut reg = self.reg.lock();
+        if self.refuse_if_closed(&tx) {
+            return id;
+        }
+        reg.rooms.entry(room).or_default().push(RoomSub {
+            id,
+            user,
+            tx,
+            pending: Some(Vec::new()),
+            floor: 0,
+            last: 0,
+        });
         id
     }
 
@@ -158,6 +183,9 @@ impl Hub {
     ) -> u64 {
         let id = self.id();
         let mut reg = self.reg.lock();
+        if self.refuse_if_closed(&tx) {
+            return id;
+        }
         for r in rooms {
             reg.watching.entry(r.room.id).or_default().insert(user);
         }
@@ -240,7 +268,10 @@ impl Hub {
 
     pub(crate) fn add_notify(&self, tx: Sink<Notification>) -> u64 {
         let id = self.id();
-        self.reg.lock().notify.push((id, tx));
+        let mut reg = self.reg.lock();
+        if !self.refuse_if_closed(&tx) {
+            reg.notify.push((id, tx));
+        }
         id
     }
 

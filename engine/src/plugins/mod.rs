@@ -47,10 +47,11 @@ pub enum Decision {
     Reject(String),
 }
 
-/// A slash command a plugin handles: `/name args`.
+/// A slash command a plugin handles: `/name args`. Names are lower-cased: `Shout` and
+/// `shout` both answer `/shout`, `/SHOUT` and `/Shout`, and the handler gets `shout`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandSpec {
-    /// The name without the slash, e.g. `play`.
+    /// The name without the slash, e.g. `play`; lower-cased at registration.
     pub name: String,
     /// Handlers of the same name run from the highest priority down.
     pub priority: i32,
@@ -135,6 +136,8 @@ pub(crate) struct Plugins {
     handlers: RwLock<Vec<Handler>>,
     budget: Duration,
     events: Mutex<Option<EventThread>>,
+    /// Set by [`Plugins::stop`]: no plugin registers afterwards.
+    stopped: AtomicBool,
 }
 
 /// The plugin thread and its inbox.
@@ -147,6 +150,7 @@ impl Plugins {
             handlers: RwLock::new(Vec::new()),
             budget,
             events: Mutex::new(None),
+            stopped: AtomicBool::new(false),
         }
     }
 
@@ -167,7 +171,7 @@ impl Plugins {
             let mut handlers = self.handlers.write();
             for c in commands {
                 handlers.push(Handler {
-                    name: c.name.trim_start_matches('/').to_owned(),
+                    name: c.name.trim_start_matches('/').to_lowercase(),
                     priority: c.priority,
                     entry: entry.clone(),
                 });
@@ -176,7 +180,17 @@ impl Plugins {
             handlers.sort_by_key(|h| std::cmp::Reverse(h.priority));
         }
         let wants_events = entry.wants_events;
-        self.entries.write().push(entry);
+        {
+            let mut entries = self.entries.write();
+            if self.stopped.load(Ordering::Acquire) {
+                drop(entries);
+                self.handlers
+                    .write()
+                    .retain(|h| !Arc::ptr_eq(&h.entry, &entry));
+                return Err(Error::Closed);
+            }
+            entries.push(entry);
+        }
         if wants_events {
             self.start_event_thread();
         }
@@ -268,13 +282,23 @@ impl Plugins {
             .collect()
     }
 
-    /// Stops the plugin thread after it has handled what was queued.
+    /// Stops the plugin thread after it has handled what was queued, then lets go of every
+    /// plugin, so each is dropped (a C plugin's `destroy` runs) as soon as no hook of it is
+    /// running. Later registrations fail with [`Error::Closed`].
     pub(crate) fn stop(&self) {
         let taken = self.events.lock().take();
         if let Some((tx, thread)) = taken {
             drop(tx);
             let _ = thread.join();
         }
+        let entries = {
+            let mut entries = self.entries.write();
+            self.stopped.store(true, Ordering::Release);
+            std::mem::take(&mut *entries)
+        };
+        let handlers = std::mem::take(&mut *self.handlers.write());
+        drop(handlers);
+        drop(entries);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -340,6 +364,49 @@ fn parse_command(content: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Upper;
+
+    impl Plugin for Upper {
+        fn name(&self) -> &str {
+            "upper"
+        }
+        fn commands(&self) -> Vec<CommandSpec> {
+            vec![CommandSpec {
+                name: "/Shout".into(),
+                priority: 0,
+            }]
+        }
+        fn on_command(
+            &self,
+            command: &str,
+            args: &str,
+            _ctx: &PostContext,
+            draft: &mut Draft,
+        ) -> CommandOutcome {
+            draft.content = format!("{command}: {}", args.to_uppercase());
+            CommandOutcome::Handled
+        }
+    }
+
+    #[test]
+    fn command_names_are_lower_cased_when_registered_and_typed() {
+        let plugins = Arc::new(Plugins::new(Duration::from_secs(1)));
+        plugins.register(Box::new(Upper)).unwrap();
+        let ctx = PostContext {
+            user_id: UserId::from_bytes([1; 16]),
+            room_id: RoomId::from_bytes([2; 16]),
+            client_message_id: ClientMessageId::new_v7(),
+        };
+        for typed in ["/shout hi", "/SHOUT hi", "/Shout hi"] {
+            let mut draft = Draft {
+                content: typed.into(),
+                sound: None,
+            };
+            plugins.before_post(&ctx, &mut draft).unwrap();
+            assert_eq!(draft.content, "shout: HI", "{typed}");
+        }
+    }
 
     #[test]
     fn commands_are_parsed_only_at_the_start() {
