@@ -84,7 +84,12 @@ fn the_shared_library_exports_only_ember_symbols_and_names_its_abi() {
 #[test]
 fn a_host_links_the_system_sqlite_next_to_the_static_library() {
     if !Path::new("/usr/include/sqlite3.h").exists() {
-        println!("SKIPPED: no system SQLite headers (libsqlite3-dev)");
+        // scripts/test installs it; CI must not skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no system SQLite headers: install libsqlite3-dev (scripts/test does)"
+        );
+        eprintln!("SKIPPED: no system SQLite headers (libsqlite3-dev); scripts/test installs them");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
