@@ -4,13 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use ember_engine::{ClientMessageId, Engine, NewPost, Request as Write, RoomId, User};
+use ember_engine::{ClientMessageId, Engine, NewPost, Request as Write, RoomId};
 use serde_json::{Value, json};
 use tungstenite::WebSocket;
 use tungstenite::protocol::Role;
 
 use super::client_api;
 use super::conn::{Phase, Who, finish_writing};
+use super::credentials::{api_user, bearer};
 use super::ctx::{Ctx, Pending, Reply};
 use super::frames::{MessageJson, UserJson, messages_json, to_pieces};
 use super::http::{
@@ -111,7 +112,13 @@ fn route(ctx: &mut Ctx, who: Who, h: HttpConn, req: Request) -> Phase {
         ("GET", ["api", "messages", id, "around"]) if !head => {
             client_api::around(ctx, id, &req).unwrap_or_else(|p| Response::problem(&p))
         }
-        ("POST", ["api", "direct"]) => return client_api::direct(ctx, who, h, &req),
+        ("POST", ["api", "direct"]) => match client_api::direct(ctx, &req) {
+            Ok(job) => {
+                ctx.worker.submit(who, job);
+                return waiting(h);
+            }
+            Err(p) => Response::problem(&p),
+        },
         _ => match allowed(&segments) {
             Some(allow) => Response::method_not_allowed(allow),
             None => Response::problem(&Problem::new(Code::NotFound, "no such endpoint")),
@@ -232,24 +239,6 @@ fn logout(ctx: &mut Ctx, who: Who, h: HttpConn, req: &Request) -> Phase {
     waiting(h)
 }
 
-/// The user behind `Authorization: Bearer <token>` or `Bot <key>`.
-pub(crate) fn api_user(ctx: &Ctx, req: &Request) -> Result<User, Problem> {
-    let auth = req.header("authorization").unwrap_or("");
-    if let Some(key) = auth.strip_prefix("Bot ") {
-        return ctx
-            .engine
-            .authenticate_bot(key.trim())
-            .map_err(Problem::from);
-    }
-    match bearer(req) {
-        Some(t) => ctx.engine.authenticate(&t).map_err(Problem::from),
-        None => Err(Problem::new(
-            Code::Unauthenticated,
-            "send Authorization: Bearer or Bot",
-        )),
-    }
-}
-
 fn api_post(ctx: &mut Ctx, who: Who, room: &str, req: &Request) -> Result<(), Problem> {
     let user = api_user(ctx, req)?;
     let room: RoomId = parse_id("room_id", room)?;
@@ -296,17 +285,9 @@ fn defer(ctx: &mut Ctx, who: Who, mut h: HttpConn, req: Request) -> Phase {
 }
 
 /// Parks a connection until its answer comes from the worker or the pipeline.
-pub(crate) fn waiting(mut h: HttpConn) -> Phase {
+fn waiting(mut h: HttpConn) -> Phase {
     h.state = HttpState::Waiting;
     Phase::Http(h)
-}
-
-fn bearer(req: &Request) -> Option<String> {
-    let auth = req.header("authorization")?;
-    let (scheme, token) = auth.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
 }
 
 fn number_param(req: &Request, name: &str) -> Result<Option<u64>, Problem> {

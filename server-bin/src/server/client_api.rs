@@ -5,12 +5,12 @@
 use ember_engine::{Engine, MessageId, RoomId, UserId};
 use serde_json::{Value, json};
 
-use super::api::{api_user, respond, waiting};
-use super::conn::{Phase, Who};
+use super::credentials::api_user;
 use super::ctx::Ctx;
 use super::frames::{UserJson, messages_json, to_pieces};
-use super::http::{HttpConn, Request, Response};
+use super::http::{Request, Response};
 use super::protocol::{Code, Problem, parse_id};
+use super::worker::Job;
 
 /// Messages on each side of the one asked for when `n` is not given.
 const AROUND: usize = 25;
@@ -53,31 +53,22 @@ pub fn around(ctx: &mut Ctx, message: &str, req: &Request) -> Result<Response, P
 }
 
 /// `POST /api/direct` with `{"user_id"}`: the direct room of the caller and that user,
-/// created the first time (both get `room_joined`).
-pub fn direct(ctx: &mut Ctx, who: Who, h: HttpConn, req: &Request) -> Phase {
-    let other = api_user(ctx, req).and_then(|user| {
-        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let Some(other) = body["user_id"].as_str() else {
-            return Err(Problem::new(Code::BadRequest, "send JSON {\"user_id\"}"));
-        };
-        Ok((user.id, parse_id::<UserId>("user_id", other)?))
-    });
-    let (me, other) = match other {
-        Ok(pair) => pair,
-        Err(p) => return respond(ctx, who, h, Response::problem(&p)),
+/// created the first time (both get `room_joined`). The job runs on the worker thread.
+pub fn direct(ctx: &Ctx, req: &Request) -> Result<Job, Problem> {
+    let user = api_user(ctx, req)?;
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let Some(other) = body["user_id"].as_str() else {
+        return Err(Problem::new(Code::BadRequest, "send JSON {\"user_id\"}"));
     };
-    ctx.worker.submit(
-        who,
-        Box::new(
-            move |engine: &Engine| match engine.direct_room(me, &[other]) {
-                Ok(room) => Response::json(
-                    200,
-                    &json!({"room_id": room.id.to_string(), "name": room.name,
-                        "kind": room.kind.as_str(), "head_seq": room.head_seq}),
-                ),
-                Err(e) => Response::problem(&Problem::from(e)),
-            },
-        ),
-    );
-    waiting(h)
+    let (me, other) = (user.id, parse_id::<UserId>("user_id", other)?);
+    Ok(Box::new(move |engine: &Engine| {
+        match engine.direct_room(me, &[other]) {
+            Ok(room) => Response::json(
+                200,
+                &json!({"room_id": room.id.to_string(), "name": room.name,
+                    "kind": room.kind.as_str(), "head_seq": room.head_seq}),
+            ),
+            Err(e) => Response::problem(&Problem::from(e)),
+        }
+    }))
 }

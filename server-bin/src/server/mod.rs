@@ -6,6 +6,7 @@
 pub mod api; // HTTP endpoints and the WebSocket upgrade
 pub mod client_api; // the HTTP endpoints the web client needs beside the WebSocket
 pub mod conn; // a connection's phases and the slab of connections
+pub mod credentials; // who an HTTP request comes from (session token or bot key)
 pub mod ctx; // the shared state handlers use: engine, pipeline, users, metrics, config
 pub mod event_loop; // readiness, accepting, timers, shutdown; owns the slab and the Ctx
 pub mod feeds; // the engine's live feeds (room and user subscriptions), in one place
