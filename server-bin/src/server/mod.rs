@@ -6,6 +6,7 @@
 pub mod api; // HTTP endpoints and the WebSocket upgrade
 pub mod conn; // a connection's phases and the slab of connections
 pub mod ctx; // the shared state handlers use: engine, pipeline, users, metrics, config
+pub mod delivery; // engine events into a connection's output, within its budget
 pub mod event_loop; // readiness, accepting, timers, shutdown; owns the slab and the Ctx
 pub mod feeds; // the engine's live feeds (room and user subscriptions), in one place
 pub mod frames; // every frame the server sends, typed (ServerFrame, RoomJson, MessageJson)
@@ -18,6 +19,7 @@ pub mod session; // a WebSocket's life: open, read with backpressure, deliver, t
 pub mod socket; // tungstenite over the socket, parking idle connections
 pub mod users; // per-user room-list events shared by a user's connections
 pub mod webhooks; // calls bots' webhooks
+pub mod who; // how a connection is named outside the loop
 pub mod worker; // the thread for slow requests (logins, session writes)
 pub mod ws; // the WebSocket operations, one handler per client frame
 pub mod ws_conn; // a WebSocket's state and its byte-bounded output

@@ -4,15 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use ember_engine::{Completion, Event, Response as Answer, User};
+use ember_engine::{Completion, Response as Answer, User};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message};
 
 use super::conn::{Phase, Who, finish_writing};
 use super::ctx::Ctx;
-use super::feeds::{Next, RoomSub};
-use super::frames::{MessageJson, RoomJson, ServerFrame, UserJson, encode_event};
+use super::delivery;
+use super::frames::{MessageJson, RoomJson, ServerFrame, UserJson};
 use super::protocol::{Code, Problem};
 use super::socket::Sock;
 use super::ws;
@@ -26,19 +25,6 @@ const CLOSE_GRACE: Duration = Duration::from_secs(3);
 /// A WebSocket unused for this long parks (gives its buffers back) as soon as it is
 /// quiet again, until it gets busy (see `WsConn::eager_park`).
 const PARK_AFTER: Duration = Duration::from_secs(2);
-
-/// What became of a room subscription after draining it.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Drained {
-    /// Still live, nothing left for now.
-    Open,
-    /// Still live; stopped at the output budget with events left.
-    Full,
-    /// Ended (revoked, incomplete replay done, engine closed): forget it.
-    Ended,
-    /// The engine detached it for lagging: the client is too slow.
-    Lagged,
-}
 
 /// How a read pass ended.
 enum Read {
@@ -102,7 +88,7 @@ pub fn pump(ctx: &mut Ctx, who: Who, w: &mut WsConn, readable: bool) -> bool {
                 return false;
             }
         }
-        let full = !w.closing && !w.over_budget() && deliver(ctx, w);
+        let full = !w.closing && !w.over_budget() && delivery::deliver(ctx, w);
         if !w.flush() {
             return false;
         }
@@ -186,74 +172,6 @@ fn heartbeat(ctx: &mut Ctx, w: &mut WsConn) {
     }
 }
 
-/// Moves queued engine events of every subscribed room into the connection's output while
-/// it is within budget (the rest waits in the engine's queue). True when it stopped at
-/// the budget with events left.
-pub fn deliver(ctx: &mut Ctx, w: &mut WsConn) -> bool {
-    let mut subs = std::mem::take(&mut w.subs);
-    let mut lagged = false;
-    let mut full = false;
-    let mut i = 0;
-    while i < subs.len() {
-        match drain(ctx, w, &subs[i], false) {
-            Drained::Open => i += 1,
-            Drained::Full => {
-                full = true;
-                i += 1;
-            }
-            Drained::Lagged => {
-                lagged = true;
-                i += 1;
-            }
-            Drained::Ended => {
-                let s = subs.swap_remove(i);
-                w.send_frame(&ServerFrame::Unsubscribed {
-                    reference: &None,
-                    room_id: &s.room,
-                    reason: Some("ended"),
-                });
-                forget(ctx, s);
-            }
-        }
-    }
-    w.subs = subs;
-    if lagged {
-        ctx.metrics.lagged += 1;
-        close_slow(ctx, w, "too slow: subscribe again with since");
-    }
-    full
-}
-
-/// Drains one subscription into the output; `replay` ignores the budget (a subscription's
-/// replay is one reply, capped by the engine).
-pub fn drain(ctx: &mut Ctx, w: &mut WsConn, s: &RoomSub, replay: bool) -> Drained {
-    loop {
-        if w.closing {
-            return Drained::Open;
-        }
-        if !replay && w.over_budget() {
-            return Drained::Full;
-        }
-        let event = match s.next() {
-            Next::Event(e) => e,
-            Next::Empty => return Drained::Open,
-            Next::Lagged => return Drained::Lagged,
-            Next::Ended => return Drained::Ended,
-        };
-        if matches!(event.event(), Event::Typing { user_id, .. } if *user_id == w.user) {
-            continue;
-        }
-        let bytes = event.encoded(encode_event);
-        if !bytes.is_empty() {
-            w.send_text(Bytes::from_owner(bytes));
-            ctx.metrics.frames_out += 1;
-            if !replay && matches!(event.event(), Event::MessageCreated(_)) {
-                ctx.metrics.deliveries.observe(event.published().elapsed());
-            }
-        }
-    }
-}
-
 /// The `ack` (or error) for a committed or failed write.
 pub fn ack(ctx: &mut Ctx, w: &mut WsConn, c: &Completion, reference: &super::frames::Ref) {
     let frame = match &c.result {
@@ -305,7 +223,7 @@ pub fn tick(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, now: Instant) -> Phase 
     if w.stalled_for(now)
         .is_some_and(|t| t > ctx.config.stall_timeout)
     {
-        close_slow(ctx, &mut w, "too slow: reconnect with since");
+        delivery::close_slow(ctx, &mut w, "too slow: reconnect with since");
     } else if now - w.last_ping >= ctx.config.ping_interval {
         w.last_ping = now;
         w.send_ping();
@@ -315,13 +233,6 @@ pub fn tick(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, now: Instant) -> Phase 
         w.eager_park = true;
     }
     next_phase(ctx, who, w, alive)
-}
-
-/// Closes a client that does not keep up with 1008, its unsent frames dropped so the close
-/// frame is next on the wire.
-fn close_slow(ctx: &mut Ctx, w: &mut WsConn, reason: &str) {
-    ctx.metrics.slow_closed += 1;
-    w.start_close(CloseCode::Policy, reason, true);
 }
 
 /// Closes a WebSocket with 1001 for the shutdown: after what is already queued, unless the
@@ -365,15 +276,8 @@ pub fn end(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>) -> Phase {
 
 fn release(ctx: &mut Ctx, who: Who, w: &mut WsConn) {
     for entry in std::mem::take(&mut w.subs) {
-        forget(ctx, entry);
+        delivery::forget(ctx, entry);
     }
     ctx.users.remove(who, w.user);
     ctx.metrics.websockets = ctx.metrics.websockets.saturating_sub(1);
-}
-
-/// Releases what a room subscription holds: its presence.
-pub fn forget(ctx: &mut Ctx, entry: RoomSub) {
-    if let Some(h) = &entry.presence {
-        ctx.engine.presence_disconnect(h);
-    }
 }
