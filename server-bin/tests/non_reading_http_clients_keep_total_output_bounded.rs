@@ -65,6 +65,17 @@ fn non_reading_http_clients_are_bounded_by_the_global_output_limit() {
         "/health took {health_max:?}"
     );
 
+    // Past the bound, WebSocket history is refused the same way; cheap requests are not.
+    let mut ws = server.ws(&ann);
+    ws.send(serde_json::json!({"type": "history", "room_id": f.room, "limit": 20, "ref": 1}));
+    let refused = ws.expect("error");
+    assert_eq!(
+        (refused["code"].as_str(), refused["ref"].as_i64()),
+        (Some("overloaded"), Some(1))
+    );
+    ws.send(serde_json::json!({"type": "ping", "ref": 2}));
+    assert_eq!(ws.expect("pong")["ref"], 2);
+
     let (mut ok, mut overloaded) = (0, 0);
     for mut s in clients {
         s.set_read_timeout(Some(Duration::from_secs(5)))
@@ -91,5 +102,8 @@ fn non_reading_http_clients_are_bounded_by_the_global_output_limit() {
         ok >= 1 && overloaded >= 1,
         "{ok} pages, {overloaded} refused"
     );
-    assert_eq!(metric(server.addr, "ember_overloaded_total"), overloaded);
+    assert_eq!(
+        metric(server.addr, "ember_overloaded_total"),
+        overloaded + 1
+    );
 }

@@ -8,10 +8,8 @@ use std::time::Instant;
 use mio::net::TcpStream;
 
 use super::http::HttpConn;
+pub use super::who::Who;
 use super::ws_conn::WsConn;
-
-/// A connection: its slot in the slab and its unique id (slots are reused, ids are not).
-pub type Who = (usize, u64);
 
 /// One accepted socket.
 pub struct Conn {

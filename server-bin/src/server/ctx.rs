@@ -12,7 +12,6 @@ use mio::Waker;
 use tungstenite::protocol::WebSocketConfig;
 
 use super::Config;
-use super::conn::Who;
 use super::frames::Ref;
 use super::metrics::Metrics;
 use super::outbox::OutputGauge;
@@ -20,6 +19,7 @@ use super::protocol::{Code, Problem};
 use super::ready::Ready;
 use super::users::Users;
 use super::webhooks::Webhooks;
+use super::who::Who;
 use super::worker::Worker;
 
 /// Work one loop iteration does before it puts off reading more requests to the next one,

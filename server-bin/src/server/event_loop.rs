@@ -25,6 +25,9 @@ use super::{Config, ShutdownHandle, api, session};
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 const FIRST_CONN: usize = 2;
+/// Connections the kernel may hold for `accept` (mio's default, 128, drops SYNs when
+/// hundreds of clients connect at once; a dropped SYN costs the client a 1 s retry).
+const ACCEPT_BACKLOG: libc::c_int = 1024;
 
 /// Every subscription is swept this often even without news (a safety net).
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -65,6 +68,7 @@ impl Server {
     pub fn bind(engine: Engine, config: Config) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(config.listen)?;
+        set_backlog(&listener, ACCEPT_BACKLOG);
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -411,6 +415,16 @@ impl Server {
             });
         }
         self.conns.is_empty() || now - closing_since > SHUTDOWN_CLOSE
+    }
+}
+
+/// Raises the listening socket's accept backlog (the kernel caps it at `somaxconn`).
+fn set_backlog(listener: &TcpListener, backlog: libc::c_int) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the fd is a bound, listening socket for the duration of the call; calling
+    // listen again only changes its backlog.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } != 0 {
+        log::debug!("listen backlog: {}", io::Error::last_os_error());
     }
 }
 

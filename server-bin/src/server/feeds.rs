@@ -9,8 +9,8 @@ use ember_engine::{
     UserEvent, UserId, UserSubscription,
 };
 
-use super::conn::Who;
 use super::ready::Ready;
+use super::who::Who;
 
 /// What a feed has next.
 pub enum Next<T> {

@@ -8,6 +8,7 @@ pub mod client_api; // the HTTP endpoints the web client needs beside the WebSoc
 pub mod conn; // a connection's phases and the slab of connections
 pub mod credentials; // who an HTTP request comes from (session token or bot key)
 pub mod ctx; // the shared state handlers use: engine, pipeline, users, metrics, config
+pub mod delivery; // engine events into a connection's output, within its budget
 pub mod event_loop; // readiness, accepting, timers, shutdown; owns the slab and the Ctx
 pub mod feeds; // the engine's live feeds (room and user subscriptions), in one place
 pub mod frames; // every frame the server sends, typed (ServerFrame, RoomJson, MessageJson)
@@ -21,6 +22,7 @@ pub mod socket; // tungstenite over the socket, parking idle connections
 pub mod users; // per-user room-list events shared by a user's connections
 pub mod web; // the web client's files, embedded, with their Content-Security-Policy
 pub mod webhooks; // calls bots' webhooks
+pub mod who; // how a connection is named outside the loop
 pub mod worker; // the thread for slow requests (logins, session writes)
 pub mod ws; // the WebSocket operations, one handler per client frame
 pub mod ws_conn; // a WebSocket's state and its byte-bounded output

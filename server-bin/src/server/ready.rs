@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use mio::Waker;
 
-use super::conn::Who;
+use super::who::Who;
 
 /// Connections with news, shared with engine threads.
 pub struct Ready {

@@ -4,15 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use ember_engine::{Completion, Event, Response as Answer, User};
+use ember_engine::{Completion, Response as Answer, User};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Error as WsError, Message};
 
 use super::conn::{Phase, Who, finish_writing};
 use super::ctx::Ctx;
-use super::feeds::{Next, RoomSub};
-use super::frames::{MessageJson, RoomJson, ServerFrame, UserJson, encode_event};
+use super::delivery;
+use super::frames::{MessageJson, RoomJson, ServerFrame, UserJson};
 use super::protocol::{Code, Problem};
 use super::socket::Sock;
 use super::users::Access;
@@ -45,20 +44,6 @@ pub fn check_access(ctx: &mut Ctx, w: &mut WsConn, access: Access) {
     };
     ctx.metrics.access_closes += 1;
     w.start_close(CloseCode::from(code), reason, true);
-}
-
-/// What became of a room subscription after draining it.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Drained {
-    /// Still live, nothing left for now.
-    Open,
-    /// Still live; stopped at the output budget with events left.
-    Full,
-    /// Ended: forget it. The reason is sent in `unsubscribed`: `revoked` (the user lost
-    /// access to the room) or `ended` (a capped replay was delivered, the engine closed).
-    Ended(&'static str),
-    /// The engine detached it for lagging: the client is too slow.
-    Lagged,
 }
 
 /// How a read pass ended.
@@ -123,7 +108,7 @@ pub fn pump(ctx: &mut Ctx, who: Who, w: &mut WsConn, readable: bool) -> bool {
                 return false;
             }
         }
-        let full = !w.closing && !w.over_budget() && deliver(ctx, w);
+        let full = !w.closing && !w.over_budget() && delivery::deliver(ctx, w);
         if !w.flush() {
             return false;
         }
@@ -207,75 +192,6 @@ fn heartbeat(ctx: &mut Ctx, w: &mut WsConn) {
     }
 }
 
-/// Moves queued engine events of every subscribed room into the connection's output while
-/// it is within budget (the rest waits in the engine's queue). True when it stopped at
-/// the budget with events left.
-pub fn deliver(ctx: &mut Ctx, w: &mut WsConn) -> bool {
-    let mut subs = std::mem::take(&mut w.subs);
-    let mut lagged = false;
-    let mut full = false;
-    let mut i = 0;
-    while i < subs.len() {
-        match drain(ctx, w, &subs[i], false) {
-            Drained::Open => i += 1,
-            Drained::Full => {
-                full = true;
-                i += 1;
-            }
-            Drained::Lagged => {
-                lagged = true;
-                i += 1;
-            }
-            Drained::Ended(reason) => {
-                let s = subs.swap_remove(i);
-                w.send_frame(&ServerFrame::Unsubscribed {
-                    reference: &None,
-                    room_id: &s.room,
-                    reason: Some(reason),
-                });
-                forget(ctx, s);
-            }
-        }
-    }
-    w.subs = subs;
-    if lagged {
-        ctx.metrics.lagged += 1;
-        close_slow(ctx, w, "too slow: subscribe again with since");
-    }
-    full
-}
-
-/// Drains one subscription into the output; `replay` ignores the budget (a subscription's
-/// replay is one reply, capped by the engine).
-pub fn drain(ctx: &mut Ctx, w: &mut WsConn, s: &RoomSub, replay: bool) -> Drained {
-    loop {
-        if w.closing {
-            return Drained::Open;
-        }
-        if !replay && w.over_budget() {
-            return Drained::Full;
-        }
-        let event = match s.next() {
-            Next::Event(e) => e,
-            Next::Empty => return Drained::Open,
-            Next::Lagged => return Drained::Lagged,
-            Next::Revoked => return Drained::Ended("revoked"),
-            Next::Ended => return Drained::Ended("ended"),
-        };
-        if matches!(event.event(), Event::Typing { user_id, .. } if *user_id == w.user) {
-            continue;
-        }
-        let bytes = event.encoded(encode_event);
-        if !bytes.is_empty() {
-            w.send_text(Bytes::from_owner(bytes));
-            ctx.metrics.frames_out += 1;
-            if !replay && matches!(event.event(), Event::MessageCreated(_)) {
-                ctx.metrics.deliveries.observe(event.published().elapsed());
-            }
-        }
-    }
-}
-
 /// The `ack` (or error) for a committed or failed write.
 pub fn ack(ctx: &mut Ctx, w: &mut WsConn, c: &Completion, reference: &super::frames::Ref) {
     let frame = match &c.result {
@@ -327,7 +243,7 @@ pub fn tick(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, now: Instant) -> Phase 
     if w.stalled_for(now)
         .is_some_and(|t| t > ctx.config.stall_timeout)
     {
-        close_slow(ctx, &mut w, "too slow: reconnect with since");
+        delivery::close_slow(ctx, &mut w, "too slow: reconnect with since");
     } else if now - w.last_ping >= ctx.config.ping_interval {
         w.last_ping = now;
         w.send_ping();
@@ -337,13 +253,6 @@ pub fn tick(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>, now: Instant) -> Phase 
         w.eager_park = true;
     }
     next_phase(ctx, who, w, alive)
-}
-
-/// Closes a client that does not keep up with 1008, its unsent frames dropped so the close
-/// frame is next on the wire.
-fn close_slow(ctx: &mut Ctx, w: &mut WsConn, reason: &str) {
-    ctx.metrics.slow_closed += 1;
-    w.start_close(CloseCode::Policy, reason, true);
 }
 
 /// Closes a WebSocket with 1001 for the shutdown: after what is already queued, unless the
@@ -387,15 +296,8 @@ pub fn end(ctx: &mut Ctx, who: Who, mut w: Box<WsConn>) -> Phase {
 
 fn release(ctx: &mut Ctx, who: Who, w: &mut WsConn) {
     for entry in std::mem::take(&mut w.subs) {
-        forget(ctx, entry);
+        delivery::forget(ctx, entry);
     }
     ctx.users.remove(who, w.user);
     ctx.metrics.websockets = ctx.metrics.websockets.saturating_sub(1);
-}
-
-/// Releases what a room subscription holds: its presence.
-pub fn forget(ctx: &mut Ctx, entry: RoomSub) {
-    if let Some(h) = &entry.presence {
-        ctx.engine.presence_disconnect(h);
-    }
 }

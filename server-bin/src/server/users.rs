@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ember_engine::{Engine, RoomId, RoomSummary, UserEvent, UserId};
 
-use super::conn::Who;
 use super::feeds::{Next, UserFeed};
 use super::frames::{RoomJson, ServerFrame};
+use super::who::Who;
 
 /// Unread counts raised by new messages are sent at most this often per user.
 pub const BUMP_EVERY: Duration = Duration::from_secs(2);

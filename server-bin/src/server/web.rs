@@ -46,10 +46,11 @@ const ASSETS: &[Asset] = &[
     asset!("/util.js", "util.js", JS),
 ];
 
-/// The response for a request of one of the client's files, or `None` when the path is not
-/// one of them. A matching `If-None-Match` gets `304` without a body.
+/// The response for a `GET` or `HEAD` of one of the client's files, or `None` when the path
+/// is not one of them. A matching `If-None-Match` gets `304` without a body.
 pub fn serve(req: &Request) -> Option<Response> {
-    if req.method != "GET" {
+    let head = req.method == "HEAD";
+    if req.method != "GET" && !head {
         return None;
     }
     let asset = ASSETS.iter().find(|a| a.path == req.path)?;
@@ -68,6 +69,7 @@ pub fn serve(req: &Request) -> Option<Response> {
     };
     let mut resp = Response::typed(status, asset.content_type, body);
     resp.headers = Cow::Owned(headers);
+    resp.head_only = head;
     Some(resp)
 }
 

@@ -8,8 +8,8 @@ use crossbeam_channel::{Receiver, Sender};
 use ember_engine::Engine;
 use mio::Waker;
 
-use super::conn::Who;
 use super::http::Response;
+use super::who::Who;
 
 /// A job: runs on the worker with the engine, answers an HTTP request.
 pub type Job = Box<dyn FnOnce(&Engine) -> Response + Send>;

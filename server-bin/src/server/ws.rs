@@ -6,10 +6,10 @@ use ember_engine::{Error, MessageId, NewPost, Request as Write, RoomId};
 
 use super::conn::Who;
 use super::ctx::{Ctx, Pending, Reply};
+use super::delivery::{self, Drained};
 use super::feeds::RoomSub;
 use super::frames::{Ref, ServerFrame, messages_json};
 use super::protocol::{ClientFrame, Code, Problem, decode, parse_id};
-use super::session::{self, Drained};
 use super::ws_conn::WsConn;
 
 /// Default page size of `history` and `search`.
@@ -187,7 +187,7 @@ fn subscribe(
             None
         }
     };
-    let state = session::drain(ctx, w, &entry, true);
+    let state = delivery::drain(ctx, w, &entry, true);
     let online: Vec<String> = ctx
         .engine
         .online_members(w.user, room)
@@ -208,7 +208,7 @@ fn subscribe(
         entry.watch(&ctx.ready, who);
         w.subs.push(entry);
     } else {
-        session::forget(ctx, entry);
+        delivery::forget(ctx, entry);
     }
     Ok(())
 }
@@ -219,5 +219,5 @@ fn unsubscribe(ctx: &mut Ctx, w: &mut WsConn, room: RoomId) {
         return;
     };
     let entry = w.subs.swap_remove(at);
-    session::forget(ctx, entry);
+    delivery::forget(ctx, entry);
 }
