@@ -5,261 +5,15 @@
 
 mod common;
 
-use ember_engine::{
-    ClientMessageId, Engine, Error, Involvement, Message, NewPost, RoomId, RoomKind, UserId,
-};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Actor {
-    /// An admin, member of the room (its creator, for open and closed rooms).
-    Admin,
-    /// A person who is a member and not the room's creator.
-    Member,
-    /// A person outside the room (everyone belongs to an open room, so there a member).
-    NonMember,
-    /// A bot added to the room.
-    BotIn,
-    /// A bot not in the room.
-    BotOut,
-    /// A member who was deactivated.
-    Deactivated,
-    /// A member whose session was revoked (the user stays active).
-    RevokedSession,
-}
-
-const ACTORS: [Actor; 7] = [
-    Actor::Admin,
-    Actor::Member,
-    Actor::NonMember,
-    Actor::BotIn,
-    Actor::BotOut,
-    Actor::Deactivated,
-    Actor::RevokedSession,
-];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    History,
-    Changes,
-    Subscribe,
-    Post,
-    EditOwn,
-    EditOther,
-    DeleteOwn,
-    DeleteOther,
-    Search,
-    Typing,
-    MarkRead,
-    AddMember,
-    RemoveMember,
-    SetInvolvement,
-}
-
-const OPS: [Op; 14] = [
-    Op::History,
-    Op::Changes,
-    Op::Subscribe,
-    Op::Post,
-    Op::EditOwn,
-    Op::EditOther,
-    Op::DeleteOwn,
-    Op::DeleteOther,
-    Op::Search,
-    Op::Typing,
-    Op::MarkRead,
-    Op::AddMember,
-    Op::RemoveMember,
-    Op::SetInvolvement,
-];
-
-const KINDS: [RoomKind; 3] = [RoomKind::Open, RoomKind::Closed, RoomKind::Direct];
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Via {
-    /// The user id is passed straight to the engine.
-    UserId,
-    /// A session token (a bot key for bots) is authenticated first.
-    Credential,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Outcome {
-    Allowed,
-    /// Search answers, but shows nothing of the room.
-    Hidden,
-    Forbidden,
-    Unauthenticated,
-    /// `Error::Validation` on this field.
-    Invalid(&'static str),
-}
-
-/// The rule book. `None`: the cell cannot be set up (an outsider cannot have written in a
-/// direct room, whose members are fixed).
-fn expected(actor: Actor, kind: RoomKind, op: Op, via: Via) -> Option<Outcome> {
-    use Outcome::*;
-    let own = matches!(op, Op::EditOwn | Op::DeleteOwn);
-    if own && kind == RoomKind::Direct && matches!(actor, Actor::NonMember | Actor::BotOut) {
-        return None;
-    }
-    match (actor, via) {
-        (Actor::Deactivated | Actor::RevokedSession, Via::Credential) => {
-            return Some(Unauthenticated);
-        }
-        (Actor::Deactivated, Via::UserId) => return Some(Forbidden),
-        _ => {}
-    }
-    let member = match actor {
-        Actor::Admin | Actor::Member | Actor::BotIn | Actor::RevokedSession => true,
-        Actor::NonMember => kind == RoomKind::Open,
-        Actor::BotOut | Actor::Deactivated => false,
-    };
-    let gate = |ok: bool| if ok { Allowed } else { Forbidden };
-    Some(match op {
-        Op::History
-        | Op::Changes
-        | Op::Subscribe
-        | Op::Post
-        | Op::Typing
-        | Op::MarkRead
-        | Op::SetInvolvement => gate(member),
-        // Authors change their own messages while they are members; admins any message.
-        Op::EditOwn | Op::DeleteOwn => gate(member || actor == Actor::Admin),
-        Op::EditOther | Op::DeleteOther => gate(actor == Actor::Admin),
-        Op::Search if member => Allowed,
-        Op::Search => Hidden,
-        // Admins and a room's creator manage members (the admin is the creator here); a
-        // direct room's members are fixed; a person cannot be removed from an open room.
-        Op::AddMember | Op::RemoveMember if actor != Actor::Admin => Forbidden,
-        Op::AddMember | Op::RemoveMember if kind == RoomKind::Direct => Invalid("room"),
-        Op::RemoveMember if kind == RoomKind::Open => Invalid("room"),
-        Op::AddMember | Op::RemoveMember => Allowed,
-    })
-}
-
-/// One cell's database: the room, the actor and the messages the operations act on.
-struct World {
-    db: common::TestDb,
-    /// The admin, a member of the room.
-    admin: UserId,
-    room: RoomId,
-    actor: UserId,
-    /// The token or bot key the actor presents.
-    credential: String,
-    is_bot: bool,
-    /// Two messages by the actor in the room (one to edit, one to delete), if it could write.
-    own: Option<(Message, Message)>,
-    /// Two messages by someone else in the room.
-    other: (Message, Message),
-    /// A member who is not the actor: removed by `RemoveMember`.
-    spare: UserId,
-    /// A person in no room but the open ones: added by `AddMember`.
-    newcomer: UserId,
-}
-
-fn post(db: &Engine, user: UserId, room: RoomId, content: &str) -> Message {
-    common::post(db, user, room, content)
-}
-
-fn world(actor: Actor, kind: RoomKind) -> World {
-    let db = common::open();
-    let ann = common::admin(&db, "ann");
-    let bob = common::member(&db, "bob");
-    let carol = common::member(&db, "carol");
-    let dan = common::member(&db, "dan");
-    let rita = common::member(&db, "rita");
-    let sam = common::member(&db, "sam");
-    let bot_in = db.create_bot("botin", "Bot In").expect("bot");
-    let bot_out = db.create_bot("botout", "Bot Out").expect("bot");
-    let people = [bob.id, dan.id, rita.id, sam.id];
-    let room = match kind {
-        RoomKind::Direct => {
-            let mut members = people.to_vec();
-            members.push(bot_in.user.id);
-            db.direct_room(ann.id, &members).expect("direct room").id
-        }
-        _ => {
-            let members = if kind == RoomKind::Closed {
-                &people[..]
-            } else {
-                &[]
-            };
-            let room = db.create_room(ann.id, kind, "Room", members).expect("room");
-            db.add_member(ann.id, room.id, bot_in.user.id)
-                .expect("add the bot");
-            room.id
-        }
-    };
-    let newcomer = common::member(&db, "newcomer");
-    // Outsiders who once wrote in the room (so their own messages exist), removed below;
-    // everyone belongs to an open room but bots, and a direct room's members are fixed.
-    let outsiders = match kind {
-        RoomKind::Closed => vec![carol.id, bot_out.user.id],
-        RoomKind::Open => vec![bot_out.user.id],
-        RoomKind::Direct => vec![],
-    };
-    for &outsider in &outsiders {
-        db.add_member(ann.id, room, outsider).expect("add");
-    }
-    let (id, is_bot) = match actor {
-        Actor::Admin => (ann.id, false),
-        Actor::Member => (bob.id, false),
-        Actor::NonMember => (carol.id, false),
-        Actor::BotIn => (bot_in.user.id, true),
-        Actor::BotOut => (bot_out.user.id, true),
-        Actor::Deactivated => (dan.id, false),
-        Actor::RevokedSession => (rita.id, false),
-    };
-    let credential = match actor {
-        Actor::BotIn => bot_in.key.clone(),
-        Actor::BotOut => bot_out.key.clone(),
-        _ => db.create_session(id).expect("session").token,
-    };
-    let can_write = kind != RoomKind::Direct || !matches!(actor, Actor::NonMember | Actor::BotOut);
-    let own = can_write.then(|| {
-        (
-            post(&db, id, room, "mine to edit"),
-            post(&db, id, room, "mine to delete"),
-        )
-    });
-    let author = if actor == Actor::Member {
-        ann.id
-    } else {
-        bob.id
-    };
-    let other = (
-        post(&db, author, room, "theirs to edit"),
-        post(&db, author, room, "theirs to delete"),
-    );
-    post(&db, author, room, "findable needle");
-    for outsider in outsiders {
-        db.remove_member(ann.id, room, outsider).expect("remove");
-    }
-    match actor {
-        Actor::Deactivated => db.deactivate_user(dan.id).expect("deactivate"),
-        Actor::RevokedSession => db.revoke_session(&credential).expect("revoke"),
-        _ => {}
-    }
-    World {
-        db,
-        admin: ann.id,
-        room,
-        actor: id,
-        credential,
-        is_bot,
-        own,
-        other,
-        spare: sam.id,
-        newcomer: newcomer.id,
-    }
-}
+use common::authz::{ACTORS, KINDS, OPS, Op, Outcome, Via, World, expected, world};
+use ember_engine::{ClientMessageId, Engine, Error, Involvement, NewPost};
 
 /// Runs `op` as the world's actor and says how it ended.
-fn run(w: &World, op: Op, via: Via) -> Outcome {
-    let db = &w.db;
-    let who = match via {
-        Via::UserId => Ok(w.actor),
-        Via::Credential if w.is_bot => db.authenticate_bot(&w.credential).map(|u| u.id),
-        Via::Credential => db.authenticate(&w.credential).map(|u| u.id),
+fn run(db: &Engine, w: &World, op: Op, via: Via) -> Outcome {
+    let who = match (via, &w.bot_key) {
+        (Via::UserId, _) => Ok(w.actor),
+        (Via::Credential, Some(key)) => db.authenticate_bot(key).map(|u| u.id),
+        (Via::Credential, None) => db.authenticate(&w.token).map(|u| u.id),
     };
     let result = who.and_then(|user| {
         let own = w.own.as_ref();
@@ -322,12 +76,13 @@ fn every_actor_room_kind_and_operation_gets_exactly_what_the_table_says() {
                 // A fresh database per actor, room kind and way in. No operation changes the
                 // actor's own standing: each edits or deletes its own message, adds or
                 // removes someone else.
-                let w = world(actor, kind);
+                let db = common::open();
+                let w = world(&db, actor, kind);
                 for op in OPS {
                     let Some(want) = expected(actor, kind, op, via) else {
                         continue;
                     };
-                    let got = run(&w, op, via);
+                    let got = run(&db, &w, op, via);
                     cells += 1;
                     if got != want {
                         wrong.push(format!(

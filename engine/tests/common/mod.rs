@@ -14,6 +14,7 @@ use ember_engine::{
 };
 use tempfile::TempDir;
 
+pub mod authz;
 pub mod disk;
 pub mod watchdog;
 
