@@ -17,7 +17,7 @@ pub(super) unsafe extern "C" fn command_continues(
     _: *const ember_post_context,
     _: *mut ember_draft,
 ) -> i32 {
-    EMBER_COMMAND_CONTINUE as i32
+    EMBER_COMMAND_CONTINUE
 }
 
 pub(super) unsafe fn make(f: &Fixture, call: &Call) {
