@@ -243,6 +243,28 @@ enum OpenPath {
     Temp,
 }
 
+/// A `struct_size` or `abi_version` field: mostly right or a little off, so that both the
+/// accepting and the refusing paths are taken often; sometimes anything.
+#[derive(Arbitrary, Clone, Copy, Debug)]
+enum Field {
+    Right,
+    Below(u8),
+    Above(u8),
+    Any(u64),
+}
+
+impl Field {
+    /// The field's value when `right` is the one this library expects.
+    fn value(self, right: u64) -> u64 {
+        match self {
+            Field::Right => right,
+            Field::Below(n) => right.wrapping_sub(u64::from(n)),
+            Field::Above(n) => right.wrapping_add(u64::from(n)),
+            Field::Any(v) => v,
+        }
+    }
+}
+
 #[derive(Arbitrary, Debug)]
 struct Command {
     name: Text,
@@ -258,19 +280,19 @@ enum Call {
     Open {
         path: OpenPath,
         null_options: bool,
-        struct_size: usize,
+        struct_size: Field,
         null_out: bool,
     },
     Stats {
         null_engine: bool,
         null_out: bool,
-        struct_size: usize,
+        struct_size: Field,
     },
     RegisterPlugin {
         null_engine: bool,
         null_plugin: bool,
-        abi_version: u32,
-        struct_size: u32,
+        abi_version: Field,
+        struct_size: Field,
         name: Text,
         commands: Vec<Command>,
     },

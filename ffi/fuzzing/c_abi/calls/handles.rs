@@ -63,8 +63,10 @@ pub(super) fn register_plugin(f: &Fixture, call: &Call) {
     else {
         return;
     };
-    let valid_head = *abi_version == EMBER_PLUGIN_ABI_VERSION
-        && *struct_size as usize == size_of::<ember_plugin>();
+    let abi_version = abi_version.value(u64::from(EMBER_PLUGIN_ABI_VERSION)) as u32;
+    let struct_size = struct_size.value(size_of::<ember_plugin>() as u64) as u32;
+    let valid_head = abi_version == EMBER_PLUGIN_ABI_VERSION
+        && struct_size as usize == size_of::<ember_plugin>();
     if valid_head
         && !*null_engine
         && !*null_plugin
@@ -87,8 +89,8 @@ pub(super) fn register_plugin(f: &Fixture, call: &Call) {
         })
         .collect();
     let plugin = ember_plugin {
-        abi_version: *abi_version,
-        struct_size: *struct_size,
+        abi_version,
+        struct_size,
         name: s.ptr(0),
         user_data: null_mut(),
         destroy: None,
