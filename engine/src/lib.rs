@@ -42,6 +42,9 @@ mod content;
 mod engine;
 mod error;
 mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod live;
 mod login_limit;

@@ -22,6 +22,23 @@ fn wait_for_results(db: &Engine, user: &User, text: &str, expected: &[MessageId]
     );
 }
 
+/// An accent typed as a separate combining character (decomposed text, as macOS keyboards
+/// produce) stays inside its word: the message is found by its own words, and by the
+/// accent-free spelling, since the index folds diacritics.
+#[test]
+fn words_with_combining_accents_inside_are_found() {
+    let (db, ann, room) = lobby();
+    let naive = common::post(&db, ann.id, room, "a nai\u{308}ve question").id;
+    wait_for_results(&db, &ann, "question", &[naive]);
+    for query in ["nai\u{308}ve", "nai\u{308}ve question", "naïve", "naive"] {
+        assert_eq!(
+            common::search_ids(&db, ann.id, query),
+            vec![naive],
+            "query {query:?}"
+        );
+    }
+}
+
 #[test]
 fn words_are_found_with_their_stems() {
     let (db, ann, room) = lobby();

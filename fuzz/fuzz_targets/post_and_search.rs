@@ -6,7 +6,10 @@
 
 use std::sync::OnceLock;
 
-use ember_engine::{ClientMessageId, Engine, NewPost, NewUser, Options, PasswordCost, RateLimit, Role, RoomId, RoomKind, UserId};
+use ember_engine::{
+    ClientMessageId, Engine, NewPost, NewUser, Options, PasswordCost, RateLimit, Role, RoomId,
+    RoomKind, UserId,
+};
 use libfuzzer_sys::fuzz_target;
 
 struct World {
@@ -21,15 +24,31 @@ fn world() -> &'static World {
     WORLD.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut opts = Options::new(dir.path().join("fuzz.db"));
-        opts.password_cost = PasswordCost { memory_kib: 8, iterations: 1 };
+        opts.password_cost = PasswordCost {
+            memory_kib: 8,
+            iterations: 1,
+        };
         opts.post_rate = RateLimit::new(f64::MAX, u32::MAX);
         let engine = Engine::open(opts).expect("open");
         let user = engine
-            .create_user(NewUser { login: "fuzz".into(), name: "Fuzz".into(), password: "fuzz password".into(), role: Role::Admin })
+            .create_user(NewUser {
+                login: "fuzz".into(),
+                name: "Fuzz".into(),
+                password: "fuzz password".into(),
+                role: Role::Admin,
+            })
             .expect("user")
             .id;
-        let room = engine.create_room(user, RoomKind::Open, "Fuzz", &[]).expect("room").id;
-        World { engine, user, room, _dir: dir }
+        let room = engine
+            .create_room(user, RoomKind::Open, "Fuzz", &[])
+            .expect("room")
+            .id;
+        World {
+            engine,
+            user,
+            room,
+            _dir: dir,
+        }
     })
 }
 
@@ -43,7 +62,10 @@ fuzz_target!(|data: &[u8]| {
         content: text.clone(),
     });
     if let Ok(p) = posted {
-        let read = w.engine.message(w.user, p.message.id).expect("an acknowledged message reads back");
+        let read = w
+            .engine
+            .message(w.user, p.message.id)
+            .expect("an acknowledged message reads back");
         assert_eq!(read.content, p.message.content);
         let _ = w.engine.edit_message(w.user, p.message.id, &text);
     }

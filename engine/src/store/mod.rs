@@ -13,7 +13,7 @@ pub(crate) mod raw;
 mod rows;
 mod savepoint;
 pub(crate) mod schema;
-mod search;
+pub(crate) mod search;
 mod writer;
 
 use std::sync::Arc;

@@ -5,16 +5,33 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 
-/// Turns whatever a user typed into an FTS5 query: every run of letters and digits becomes
+/// Turns whatever a user typed into an FTS5 query: every run of word characters becomes
 /// a quoted term, all terms must match. `None` when there is nothing to search for.
 pub(crate) fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
+        .split(|c: char| !is_word_char(c))
         .filter(|t| !t.is_empty())
         .take(32)
         .map(|t| format!("\"{t}\""))
         .collect();
     (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+/// Letters and digits, and what the `unicode61` tokenizer keeps inside a token although it
+/// is neither: combining marks (an accent typed as a separate character, as macOS and
+/// decomposed text do: `e` + U+0301) and private-use characters. Splitting a word there
+/// would search for pieces the index never holds. A term that keeps a character the
+/// tokenizer does split at is harmless: FTS5 reads it as a phrase of adjacent tokens.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || matches!(c,
+            '\u{0300}'..='\u{036F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE20}'..='\u{FE2F}'
+            | '\u{E000}'..='\u{F8FF}'
+            | '\u{F0000}'..='\u{10FFFF}')
 }
 
 /// Indexes up to `limit` queued messages in one transaction (new and edited content goes in,
@@ -74,5 +91,14 @@ mod tests {
         );
         assert_eq!(fts_query("café naïve").unwrap(), "\"café\" \"naïve\"");
         assert!(fts_query(" *** \"\" ").is_none());
+    }
+
+    #[test]
+    fn combining_marks_stay_inside_their_word() {
+        assert_eq!(
+            fts_query("cafe\u{301} na\u{308}ive").unwrap(),
+            "\"cafe\u{301}\" \"na\u{308}ive\""
+        );
+        assert_eq!(fts_query("a\u{E000}b").unwrap(), "\"a\u{E000}b\"");
     }
 }
