@@ -261,6 +261,12 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
             return Parsed::Reject(reject(400, format!("bad request: {e}\n")));
         }
     };
+    // A rejection of a HEAD request has the headers of its body, not the body.
+    let head = req.method == Some("HEAD");
+    let refuse = |status, message: &str| Response {
+        head_only: head,
+        ..reject(status, message)
+    };
     let target = req.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let headers: Vec<(String, String)> = req
@@ -275,14 +281,14 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
         Ok(None) => 0,
         Ok(Some(n)) if n <= MAX_BODY as u64 => n as usize,
         Ok(Some(_)) => {
-            return Parsed::Reject(reject(413, "body too large\n"));
+            return Parsed::Reject(refuse(413, "body too large"));
         }
         Err(()) => {
-            return Parsed::Reject(reject(400, "bad content-length\n"));
+            return Parsed::Reject(refuse(400, "bad content-length"));
         }
     };
     if headers.iter().any(|(n, _)| n == "transfer-encoding") {
-        return Parsed::Reject(reject(411, "send a content-length\n"));
+        return Parsed::Reject(refuse(411, "send a content-length"));
     }
     if buf.len() < head_len + length {
         return Parsed::Partial;
@@ -475,6 +481,22 @@ mod tests {
             ..conn
         };
         assert!(matches!(conn2.read_request(), Parsed::Closed));
+    }
+
+    #[test]
+    fn rejections_of_head_requests_have_no_body() {
+        for bad in [
+            "Content-Length: 99999999\r\n",
+            "Transfer-Encoding: chunked\r\n",
+        ] {
+            let mut buf = format!("HEAD / HTTP/1.1\r\n{bad}\r\n").into_bytes();
+            let Parsed::Reject(r) = parse(&mut buf) else {
+                panic!("{bad:?} accepted")
+            };
+            let (head, body) = r.encode();
+            assert!(head.starts_with(b"HTTP/1.1 4"), "{bad:?}");
+            assert!(body.is_empty(), "{bad:?}");
+        }
     }
 
     #[test]
