@@ -5,4 +5,7 @@
 //! commands that work on the same database file.
 
 pub mod cli;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod server;

@@ -112,22 +112,30 @@ impl Response {
         }
     }
 
-    /// The head and the body's pieces on the wire (the connection closes after it).
+    /// The head and the body's pieces on the wire (the connection closes after it). A `204`
+    /// or `304` has no body and no `Content-Length` (RFC 9110 §8.6: a 204 must not send
+    /// one, a 304 only the length a 200 would have had).
     pub fn encode(self) -> (Bytes, Vec<Bytes>) {
         let allow = self
             .allow
             .map(|a| format!("Allow: {a}\r\n"))
             .unwrap_or_default();
+        let bodiless = matches!(self.status, 204 | 304);
+        let length = if bodiless {
+            String::new()
+        } else {
+            let n = self.body.iter().map(Bytes::len).sum::<usize>();
+            format!("Content-Length: {n}\r\n")
+        };
         let head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{allow}\
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\n{length}{allow}\
              Connection: close\r\n{}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.iter().map(Bytes::len).sum::<usize>(),
             self.headers
         );
-        let body = if self.head_only {
+        let body = if self.head_only || bodiless {
             Vec::new()
         } else {
             self.body
@@ -190,12 +198,18 @@ impl HttpConn {
         }
     }
 
-    /// Reads what is available and tries to parse a request.
+    /// Reads what is available and tries to parse a request. A request that arrived whole
+    /// before the peer ended its side (a half-close) is still answered.
     pub fn read_request(&mut self) -> Parsed {
         let mut chunk = [0u8; 4096];
         loop {
             match self.stream.read(&mut chunk) {
-                Ok(0) => return Parsed::Closed,
+                Ok(0) => {
+                    return match parse(&mut self.inbuf) {
+                        Parsed::Partial => Parsed::Closed,
+                        whole => whole,
+                    };
+                }
                 Ok(n) => {
                     self.inbuf.extend_from_slice(&chunk[..n]);
                     if self.inbuf.len() > MAX_HEAD + MAX_BODY + 4096 {
@@ -247,6 +261,12 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
             return Parsed::Reject(reject(400, format!("bad request: {e}\n")));
         }
     };
+    // A rejection of a HEAD request has the headers of its body, not the body.
+    let head = req.method == Some("HEAD");
+    let refuse = |status, message: &str| Response {
+        head_only: head,
+        ..reject(status, message)
+    };
     let target = req.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let headers: Vec<(String, String)> = req
@@ -261,14 +281,14 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
         Ok(None) => 0,
         Ok(Some(n)) if n <= MAX_BODY as u64 => n as usize,
         Ok(Some(_)) => {
-            return Parsed::Reject(reject(413, "body too large\n"));
+            return Parsed::Reject(refuse(413, "body too large"));
         }
         Err(()) => {
-            return Parsed::Reject(reject(400, "bad content-length\n"));
+            return Parsed::Reject(refuse(400, "bad content-length"));
         }
     };
     if headers.iter().any(|(n, _)| n == "transfer-encoding") {
-        return Parsed::Reject(reject(411, "send a content-length\n"));
+        return Parsed::Reject(refuse(411, "send a content-length"));
     }
     if buf.len() < head_len + length {
         return Parsed::Partial;
@@ -438,6 +458,58 @@ mod tests {
         let mut same =
             b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello".to_vec();
         assert!(matches!(parse(&mut same), Parsed::Request(r) if r.body == b"hello"));
+    }
+
+    #[test]
+    fn a_request_followed_by_the_end_of_input_is_still_read() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        std::io::Write::write_all(&mut client, b"GET /health HTTP/1.1\r\n\r\n").expect("send");
+        client
+            .shutdown(std::net::Shutdown::Write)
+            .expect("half-close");
+        // Both the request and the end of input are there before the first read.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        server.set_nonblocking(true).expect("non-blocking");
+        let stream = TcpStream::from_std(server);
+        let mut conn = HttpConn::new(stream, OutputGauge::default());
+        assert!(matches!(conn.read_request(), Parsed::Request(r) if r.path == "/health"));
+        let mut conn2 = HttpConn {
+            inbuf: b"GET /hea".to_vec(),
+            ..conn
+        };
+        assert!(matches!(conn2.read_request(), Parsed::Closed));
+    }
+
+    #[test]
+    fn rejections_of_head_requests_have_no_body() {
+        for bad in [
+            "Content-Length: 99999999\r\n",
+            "Transfer-Encoding: chunked\r\n",
+        ] {
+            let mut buf = format!("HEAD / HTTP/1.1\r\n{bad}\r\n").into_bytes();
+            let Parsed::Reject(r) = parse(&mut buf) else {
+                panic!("{bad:?} accepted")
+            };
+            let (head, body) = r.encode();
+            assert!(head.starts_with(b"HTTP/1.1 4"), "{bad:?}");
+            assert!(body.is_empty(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn no_content_and_not_modified_have_no_length_and_no_body() {
+        for status in [204, 304] {
+            let (head, body) = Response::typed(status, "text/plain", "x").encode();
+            let head = String::from_utf8(head.to_vec()).expect("ascii");
+            assert!(!head.contains("Content-Length"), "{head}");
+            assert!(body.is_empty(), "{status}");
+        }
+        let (head, body) = Response::typed(200, "text/plain", "").encode();
+        assert!(head.windows(19).any(|w| w == b"Content-Length: 0\r\n"));
+        assert!(body.iter().all(|b| b.is_empty()));
     }
 
     #[test]
