@@ -28,10 +28,12 @@
 #include <stdint.h>
 
 /**
- * The version of this C ABI. It changes only when an existing function or struct changes
- * incompatibly; growing a struct at its end or adding functions keeps it.
+ * The version of this C ABI. It changes when an existing function or struct changes
+ * incompatibly, and when a struct the library fills in without being told its size
+ * (`ember_options`, by `ember_options_init`) grows; adding functions keeps it. 2:
+ * `ember_options` gained `plugin_budget_ms`.
  */
-#define EMBER_ABI_VERSION 1
+#define EMBER_ABI_VERSION 2
 
 /**
  * Length of a UUID's text form including the terminating NUL: 36 + 1.

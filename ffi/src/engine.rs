@@ -12,9 +12,11 @@ use crate::handles::{self, arg_engine};
 use crate::ids::ember_uuid;
 use crate::status::ember_status;
 
-/// The version of this C ABI. It changes only when an existing function or struct changes
-/// incompatibly; growing a struct at its end or adding functions keeps it.
-pub const EMBER_ABI_VERSION: u32 = 1;
+/// The version of this C ABI. It changes when an existing function or struct changes
+/// incompatibly, and when a struct the library fills in without being told its size
+/// (`ember_options`, by `ember_options_init`) grows; adding functions keeps it. 2:
+/// `ember_options` gained `plugin_budget_ms`.
+pub const EMBER_ABI_VERSION: u32 = 2;
 
 /// An open engine. Opaque. Made by `ember_engine_open`, ended by `ember_engine_close`.
 ///
