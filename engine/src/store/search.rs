@@ -29,7 +29,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        !(c.is_whitespace() && !c.is_control())
+        !c.is_whitespace() || c.is_control()
     }
 }
 
