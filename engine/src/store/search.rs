@@ -5,8 +5,9 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 
-/// Turns whatever a user typed into an FTS5 query: every run of word characters becomes
-/// a quoted term, all terms must match. `None` when there is nothing to search for.
+/// Turns whatever a user typed into an FTS5 query: every run of word characters (see
+/// [`is_word_char`]) becomes a quoted term, all terms must match. `None` when there is
+/// nothing to search for. A term never holds a quote, so no input is an FTS5 syntax error.
 pub(crate) fn fts_query(text: &str) -> Option<String> {
     let terms: Vec<String> = text
         .split(|c: char| !is_word_char(c))
@@ -17,21 +18,19 @@ pub(crate) fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
-/// Letters and digits, and what the `unicode61` tokenizer keeps inside a token although it
-/// is neither: combining marks (an accent typed as a separate character, as macOS and
-/// decomposed text do: `e` + U+0301) and private-use characters. Splitting a word there
-/// would search for pieces the index never holds. A term that keeps a character the
-/// tokenizer does split at is harmless: FTS5 reads it as a phrase of adjacent tokens.
+/// What may stay inside a query term: everything but white space and ASCII punctuation,
+/// symbols and controls. The `unicode61` tokenizer splits words only at space, punctuation
+/// and symbol characters of its own (older) Unicode tables and keeps everything else inside
+/// a token, combining accents (`nai` + U+0308 + `ve`) and code points it does not know
+/// included, so splitting at any other character would search for pieces the index never
+/// holds. Keeping a character the tokenizer does split at is harmless: FTS5 reads the
+/// quoted term as a phrase of adjacent tokens, which the text it came from contains.
 pub(crate) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || matches!(c,
-            '\u{0300}'..='\u{036F}'
-            | '\u{1AB0}'..='\u{1AFF}'
-            | '\u{1DC0}'..='\u{1DFF}'
-            | '\u{20D0}'..='\u{20FF}'
-            | '\u{FE20}'..='\u{FE2F}'
-            | '\u{E000}'..='\u{F8FF}'
-            | '\u{F0000}'..='\u{10FFFF}')
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        !c.is_whitespace() || c.is_control()
+    }
 }
 
 /// Indexes up to `limit` queued messages in one transaction (new and edited content goes in,
@@ -100,5 +99,11 @@ mod tests {
             "\"cafe\u{301}\" \"na\u{308}ive\""
         );
         assert_eq!(fts_query("a\u{E000}b").unwrap(), "\"a\u{E000}b\"");
+        // Not a letter for Rust, a token character for unicode61 (found by search_query).
+        assert_eq!(fts_query("w7\u{5C8}w9").unwrap(), "\"w7\u{5C8}w9\"");
+        assert_eq!(
+            fts_query("a\u{3000}b\u{2014}c").unwrap(),
+            "\"a\" \"b\u{2014}c\""
+        );
     }
 }
