@@ -26,7 +26,7 @@ pub fn check(fixture: &Fixture, data: &[u8]) {
 
 /// Whether the server must answer `request` (it holds a whole request, or one it must
 /// reject), and its method when the head could be read.
-fn read_request(request: &[u8]) -> (bool, Option<String>) {
+pub(super) fn read_request(request: &[u8]) -> (bool, Option<String>) {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut req = httparse::Request::new(&mut headers);
     let head_len = match req.parse(request) {

@@ -121,12 +121,15 @@ pub fn check(fixture: &Fixture, data: &[u8]) {
         return;
     };
     let (request, expected) = handshake.build(fixture);
+    if std::env::var_os("EMBER_FUZZ_DEBUG").is_some() {
+        eprintln!("{}\nexpect {expected:?}", String::from_utf8_lossy(&request));
+    }
     let mut stream = fixture.connect();
     stream.write_all(&request).expect("send the request");
     if !matches!(expected, Outcome::Switch { .. }) {
         let answer = read_all(&mut stream);
-        let method = handshake.method.get(METHODS);
-        let got = response::check(&answer, Some(&method));
+        let (_, method) = super::http::read_request(&request);
+        let got = response::check(&answer, method.as_deref());
         match expected {
             Outcome::Status(s) => assert_eq!(got.status, s, "{handshake:?}: {got:?}"),
             _ => assert_ne!(got.status, 101, "{handshake:?}: {got:?}"),
