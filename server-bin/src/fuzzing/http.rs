@@ -26,15 +26,16 @@ pub fn check(fixture: &Fixture, data: &[u8]) {
 
 /// Whether the server must answer `request` (it holds a whole request, or one it must
 /// reject), and its method when the head could be read.
-fn read_request(request: &[u8]) -> (bool, Option<String>) {
+pub(super) fn read_request(request: &[u8]) -> (bool, Option<String>) {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(request) {
-        Err(_) => return (true, None),
-        Ok(httparse::Status::Partial) => return (false, None),
+    let parsed = req.parse(request);
+    let method = req.method.map(str::to_owned);
+    let head_len = match parsed {
+        Err(_) => return (true, method),
+        Ok(httparse::Status::Partial) => return (false, method),
         Ok(httparse::Status::Complete(n)) => n,
     };
-    let method = req.method.map(str::to_owned);
     let value = |h: &httparse::Header| String::from_utf8_lossy(h.value).trim().to_owned();
     let named = |name: &str| {
         req.headers

@@ -4,6 +4,7 @@
 //! list of telling values or an arbitrary word, and a frame sent right behind the request),
 //! checked against the rules of `docs/protocol.md`:
 //!
+//! - more than 32 headers get `400`;
 //! - only `GET` of `/ws` upgrades (another method gets `405`, another path no `101`);
 //! - without `Upgrade: websocket`, version `13` and a key: `400`;
 //! - the token is the first of `Authorization: Bearer`, a `bearer.` subprotocol, `?token=`;
@@ -73,6 +74,9 @@ struct Handshake {
     behind: bool,
 }
 
+/// Most headers the server reads in a request (`server::http::MAX_HEADERS`); more is `400`.
+const MAX_HEADERS: usize = 32;
+
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "get", "OPTIONS"];
 const PATHS: &[&str] = &["/ws", "/ws/", "//ws", "/WS", "/ws/x", "/", "/api/ws"];
 const QUERY_KEYS: &[&str] = &["token", "Token", "tok", "token[]"];
@@ -121,12 +125,15 @@ pub fn check(fixture: &Fixture, data: &[u8]) {
         return;
     };
     let (request, expected) = handshake.build(fixture);
+    if std::env::var_os("EMBER_FUZZ_DEBUG").is_some() {
+        eprintln!("{}\nexpect {expected:?}", String::from_utf8_lossy(&request));
+    }
     let mut stream = fixture.connect();
     stream.write_all(&request).expect("send the request");
     if !matches!(expected, Outcome::Switch { .. }) {
         let answer = read_all(&mut stream);
-        let method = handshake.method.get(METHODS);
-        let got = response::check(&answer, Some(&method));
+        let (_, method) = super::http::read_request(&request);
+        let got = response::check(&answer, method.as_deref());
         match expected {
             Outcome::Status(s) => assert_eq!(got.status, s, "{handshake:?}: {got:?}"),
             _ => assert_ne!(got.status, 101, "{handshake:?}: {got:?}"),
@@ -153,8 +160,12 @@ fn switched(fixture: &Fixture, h: &Handshake, mut stream: std::net::TcpStream, e
         );
         head.push(byte[0]);
     }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101 "),
+        "{h:?}: no 101: {}",
+        String::from_utf8_lossy(&head)
+    );
     let got = response::check(&head, Some("GET"));
-    assert_eq!(got.status, 101, "{h:?}: {got:?}");
     let Outcome::Switch { accept, ember } = expected else {
         unreachable!("only a switch gets here")
     };
@@ -255,7 +266,10 @@ impl Handshake {
                     .map(|(_, v)| decode(v))
             });
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        let outcome = if segments != ["ws"] || method.is_empty() {
+        let lines = 2 + upgrade.len() + version.len() + key.len() + protocols.len() + auth.len();
+        let outcome = if lines > MAX_HEADERS {
+            Outcome::Status(400)
+        } else if segments != ["ws"] || method.is_empty() {
             Outcome::NotSwitch
         } else if method != "GET" {
             Outcome::Status(405)

@@ -251,21 +251,23 @@ impl HttpConn {
 fn parse(buf: &mut Vec<u8>) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(buf) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-            return Parsed::Reject(reject(431, "request head too large\n"));
-        }
-        Ok(httparse::Status::Partial) => return Parsed::Partial,
-        Err(e) => {
-            return Parsed::Reject(reject(400, format!("bad request: {e}\n")));
-        }
-    };
-    // A rejection of a HEAD request has the headers of its body, not the body.
+    let parsed = req.parse(buf);
+    // A rejection of a HEAD request has the headers of its body, not the body (the method
+    // is known even when a later part of the head is bad).
     let head = req.method == Some("HEAD");
     let refuse = |status, message: &str| Response {
         head_only: head,
         ..reject(status, message)
+    };
+    let head_len = match parsed {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+            return Parsed::Reject(refuse(431, "request head too large"));
+        }
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(e) => {
+            return Parsed::Reject(refuse(400, &format!("bad request: {e}")));
+        }
     };
     let target = req.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
@@ -485,9 +487,12 @@ mod tests {
 
     #[test]
     fn rejections_of_head_requests_have_no_body() {
+        let many: String = (0..40).map(|i| format!("X-{i}: y\r\n")).collect();
         for bad in [
             "Content-Length: 99999999\r\n",
             "Transfer-Encoding: chunked\r\n",
+            "Bad Header: x\r\n",
+            &many,
         ] {
             let mut buf = format!("HEAD / HTTP/1.1\r\n{bad}\r\n").into_bytes();
             let Parsed::Reject(r) = parse(&mut buf) else {

@@ -210,6 +210,33 @@ mod tests {
     }
 
     #[test]
+    fn a_numeric_ref_comes_back_as_the_same_number() {
+        for sent in [
+            "1.5e200",
+            "0.30000000000000004",
+            "-2.2250738585072014e-308",
+            "7",
+        ] {
+            let (_, reference) = decode(&format!(r#"{{"type":"ping","ref":{sent}}}"#)).unwrap();
+            let reply = ServerFrame::Pong {
+                reference: &reference,
+            }
+            .encode();
+            let reply = String::from_utf8(reply).expect("UTF-8");
+            let echoed = reply
+                .split_once(r#""ref":"#)
+                .and_then(|(_, rest)| rest.split(['}', ',']).next())
+                .expect("a ref");
+            let (a, b) = (sent.parse::<f64>(), echoed.parse::<f64>());
+            assert_eq!(
+                a.expect("sent"),
+                b.expect("echoed"),
+                "{sent} came back as {echoed}"
+            );
+        }
+    }
+
+    #[test]
     fn rate_limit_problem_carries_the_wait() {
         let p = Problem::from(Error::RateLimited {
             retry_after: std::time::Duration::from_millis(120),
