@@ -25,6 +25,7 @@ fn conflicting_or_signed_content_lengths_are_400() {
         "Content-Length: 5\r\nContent-Length: 6\r\n",
         "Content-Length: +5\r\n",
         "Content-Length: 5x\r\n",
+        "Content-Length: \u{a0}5\r\n",
     ] {
         let req = format!("POST /api/login HTTP/1.1\r\nHost: t\r\n{lengths}\r\nhello!");
         let (status, _, body) = exchange(&server, &req);

@@ -275,7 +275,11 @@ fn parse(buf: &mut Vec<u8>) -> Parsed {
         .headers
         .iter()
         .map(|h| {
-            let value = String::from_utf8_lossy(h.value).trim().to_owned();
+            // Only spaces and tabs surround a field value (RFC 9110 §5.5), not Unicode
+            // white space such as a no-break space.
+            let value = String::from_utf8_lossy(h.value)
+                .trim_matches([' ', '\t'])
+                .to_owned();
             (h.name.to_ascii_lowercase(), value)
         })
         .collect();
