@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -32,108 +32,12 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+mod args;
+
+use args::{Arrivals, Cli, Command, PrepareArgs, RunArgs};
+
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 type Res<T> = Result<T, String>;
-
-/// A WebSocket load generator for ember-server (and the tokio comparison server).
-#[derive(Debug, Parser)]
-#[command(name = "ember-load", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Create users, open rooms and session tokens in a database; writes OUT/tokens.txt and
-    /// OUT/rooms.txt.
-    Prepare(PrepareArgs),
-    /// Connect clients to each target in turn, post and measure; prints one JSON line per
-    /// target, then a readable summary.
-    Run(RunArgs),
-}
-
-#[derive(Debug, Args)]
-struct PrepareArgs {
-    /// The database file (created if missing).
-    #[arg(long)]
-    db: PathBuf,
-    /// How many open rooms to create.
-    #[arg(long, default_value_t = 10)]
-    rooms: u64,
-    /// How many users (the first is an admin), each with a session token.
-    #[arg(long, default_value_t = 20)]
-    users: u64,
-    /// Directory to write tokens.txt and rooms.txt to.
-    #[arg(long, default_value = ".")]
-    out: PathBuf,
-}
-
-#[derive(Debug, Args)]
-struct RunArgs {
-    /// A server to load: NAME=HOST:PORT, or NAME=HOST:PORT@PID to also read its RSS and CPU
-    /// from /proc. Repeatable: targets are loaded one after another with the same plan.
-    #[arg(long = "target", value_name = "NAME=HOST:PORT[@PID]", required = true,
-          value_parser = Target::parse)]
-    targets: Vec<Target>,
-    /// Session tokens, one a line (from `prepare`); client i uses token i mod N.
-    #[arg(long, value_name = "FILE")]
-    tokens: Option<PathBuf>,
-    /// Room ids, one a line (from `prepare`); client i subscribes to room i mod R.
-    #[arg(long, value_name = "FILE")]
-    rooms: Option<PathBuf>,
-    /// How many WebSocket clients.
-    #[arg(long, default_value_t = 1000)]
-    clients: usize,
-    /// How many of the clients also post (clients 0..S).
-    #[arg(long, default_value_t = 10)]
-    senders: usize,
-    /// Posts per second per sender.
-    #[arg(long, default_value_t = 50)]
-    rate: u64,
-    /// Seconds of posting.
-    #[arg(long, default_value_t = 10)]
-    duration: u64,
-    /// Only connect and hold (memory per idle connection); nobody posts.
-    #[arg(long)]
-    idle: bool,
-    /// With --idle: seconds to hold the connections before measuring again.
-    #[arg(long, default_value_t = 0)]
-    hold: u64,
-    /// Clients connected at once (a wave); keep it under the server's listen backlog.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
-    wave: u64,
-    /// When senders post.
-    #[arg(long, value_enum, default_value_t = Arrivals::Steady)]
-    arrivals: Arrivals,
-}
-
-/// One server to load.
-#[derive(Clone, Debug)]
-struct Target {
-    name: String,
-    addr: String,
-    pid: Option<u32>,
-}
-
-impl Target {
-    /// `NAME=HOST:PORT[@PID]`; without `NAME=` the name is `server`.
-    fn parse(t: &str) -> Res<Target> {
-        let (name, rest) = t.split_once('=').unwrap_or(("server", t));
-        let (addr, pid) = match rest.split_once('@') {
-            Some((a, p)) => (
-                a,
-                Some(p.parse::<u32>().map_err(|_| format!("bad pid in {t}"))?),
-            ),
-            None => (rest, None),
-        };
-        Ok(Target {
-            name: name.to_owned(),
-            addr: addr.to_owned(),
-            pid,
-        })
-    }
-}
 
 fn main() {
     let result = match Cli::parse().command {
@@ -209,37 +113,6 @@ struct Plan {
     arrivals: Arrivals,
     tokens: Vec<String>,
     rooms: Vec<String>,
-}
-
-/// When a sender posts.
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Arrivals {
-    /// A fixed period, each sender from its own random phase.
-    Steady,
-    /// Exponentially distributed gaps with the same mean (random clustering).
-    Poisson,
-    /// A fixed period, every sender on the same phase: each tick is a burst of S posts.
-    InStep,
-}
-
-impl Arrivals {
-    /// Delay before the first post, once sending starts.
-    fn first(self, period: Duration) -> Duration {
-        match self {
-            Self::Steady => period.mul_f64(rand::random::<f64>()),
-            Self::Poisson => self.gap(period),
-            Self::InStep => period,
-        }
-    }
-
-    /// Delay from one post to the next.
-    fn gap(self, period: Duration) -> Duration {
-        match self {
-            Self::Steady | Self::InStep => period,
-            // Inverse transform sampling; 1 - U is in (0, 1], so ln is finite.
-            Self::Poisson => period.mul_f64(-(1.0 - rand::random::<f64>()).ln()),
-        }
-    }
 }
 
 fn lines(path: Option<&PathBuf>, default: &str) -> Res<Vec<String>> {
