@@ -60,9 +60,20 @@ fn a_stalled_subscriber_gets_lagged_then_ended() {
     unsafe {
         let mut sub = null_mut();
         ok(ember_subscribe_room(f.engine, f.admin, f.room, &mut sub));
+        // A second subscriber that takes each event before the next post: once it has an
+        // event, the dispatcher has offered the one before it to `sub` too, so `sub` has
+        // lagged on the third before it is read (events reach subscribers after COMMIT, on
+        // the dispatcher's thread, not by the time the post returns).
+        let mut reader = null_mut();
+        ok(ember_subscribe_room(f.engine, f.admin, f.room, &mut reader));
         let seqs: Vec<u64> = (0..4)
-            .map(|i| post(&f, f.admin, f.room, &format!("m{i}")).1)
+            .map(|i| {
+                let posted = post(&f, f.admin, f.room, &format!("m{i}")).1;
+                assert_eq!(next(reader).map(|e| e.0), Ok(EMBER_EVENT_MESSAGE_CREATED));
+                posted
+            })
             .collect();
+        ember_subscription_free(reader);
         for _ in 0..2 {
             assert_eq!(next(sub).map(|e| e.0), Ok(EMBER_EVENT_MESSAGE_CREATED));
         }
