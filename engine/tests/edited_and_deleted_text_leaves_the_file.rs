@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use ember_engine::{Engine, MessageId, UserId};
 
 /// Waits until search agrees with the current text, closes the engine, checkpoints, and
 /// returns the database file's bytes.
@@ -30,12 +31,13 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-#[test]
-fn text_replaced_by_an_edit_is_not_in_the_file() {
+/// Posts `text` among filler (so that the index holds more than one term per page), waits
+/// until `word` is searchable, applies `change` to the message, and returns the database
+/// file's bytes once the change is indexed and checkpointed.
+fn file_after(text: &str, word: &str, change: impl FnOnce(&Engine, UserId, MessageId)) -> Vec<u8> {
     let db = open();
     let ann = member(&db, "ann");
     let room = open_room(&db, ann.id, "Lobby");
-    // Several messages, so that the index holds more than one term per page.
     for i in 0..50 {
         post(
             &db,
@@ -44,13 +46,24 @@ fn text_replaced_by_an_edit_is_not_in_the_file() {
             &format!("filler message number {i} about lunch"),
         );
     }
-    let m = post(&db, ann.id, room, "meet at quixotically7 tomorrow");
+    let m = post(&db, ann.id, room, text);
     eventually("the word is searchable", || {
-        search_ids(&db, ann.id, "quixotically7") == vec![m.id]
+        search_ids(&db, ann.id, word) == vec![m.id]
     });
-    db.edit_message(ann.id, m.id, "meet at noon tomorrow")
-        .expect("edit");
-    let bytes = file_after_checkpoint(db, ann.id, &["quixotically7"]);
+    change(&db, ann.id, m.id);
+    file_after_checkpoint(db, ann.id, &[word])
+}
+
+#[test]
+fn text_replaced_by_an_edit_is_not_in_the_file() {
+    let bytes = file_after(
+        "meet at quixotically7 tomorrow",
+        "quixotically7",
+        |db, user, m| {
+            db.edit_message(user, m, "meet at noon tomorrow")
+                .expect("edit");
+        },
+    );
     assert!(
         !contains(&bytes, "quixotically7"),
         "the text from before the edit is still in the database file"
@@ -60,23 +73,13 @@ fn text_replaced_by_an_edit_is_not_in_the_file() {
 
 #[test]
 fn text_of_a_deleted_message_is_not_in_the_file() {
-    let db = open();
-    let ann = member(&db, "ann");
-    let room = open_room(&db, ann.id, "Lobby");
-    for i in 0..50 {
-        post(
-            &db,
-            ann.id,
-            room,
-            &format!("filler message number {i} about lunch"),
-        );
-    }
-    let m = post(&db, ann.id, room, "the password is zebrafishlantern9");
-    eventually("the word is searchable", || {
-        search_ids(&db, ann.id, "zebrafishlantern9") == vec![m.id]
-    });
-    db.delete_message(ann.id, m.id).expect("delete");
-    let bytes = file_after_checkpoint(db, ann.id, &["zebrafishlantern9"]);
+    let bytes = file_after(
+        "the password is zebrafishlantern9",
+        "zebrafishlantern9",
+        |db, user, m| {
+            db.delete_message(user, m).expect("delete");
+        },
+    );
     assert!(
         !contains(&bytes, "zebrafishlantern9"),
         "the deleted text is still in the database file"
