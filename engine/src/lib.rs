@@ -71,7 +71,7 @@ pub use model::{
     Bot, Changes, Involvement, Login, Member, Message, NewPost, NewUser, Posted, Role, Room,
     RoomKind, RoomSummary, User,
 };
-pub use options::{Options, PasswordCost, Synchronous};
+pub use options::{Location, Options, PasswordCost, Synchronous};
 pub use pipeline::{Completion, Pipeline, Request, Response};
 pub use plugins::{
     CommandOutcome, CommandSpec, Decision, Draft, Plugin, PluginStatus, PostContext, SOUNDS, Sounds,
@@ -80,5 +80,5 @@ pub use ratelimit::RateLimit;
 pub use stats::Stats;
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
-pub use store::raw::RawStore;
-pub use store::schema::{PAGE_SIZE, SCHEMA_VERSION};
+pub use store::sqlite::raw::RawStore;
+pub use store::sqlite::schema::{PAGE_SIZE, SCHEMA_VERSION};

@@ -36,10 +36,37 @@ impl Default for PasswordCost {
     }
 }
 
+/// Where an engine keeps its data, as [`Options::path`] names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file: a plain path, or a `sqlite:` URL (`sqlite:chat.db`,
+    /// `sqlite:///var/lib/ember/chat.db`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database several engines may share: a `postgres://` or
+    /// `postgresql://` URL (`postgres://ember@db.example/ember`), in the form libpq takes.
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads a path or URL: `postgres://` and `postgresql://` name PostgreSQL, `sqlite:`
+    /// URLs and everything else a SQLite file.
+    pub fn parse(text: &str) -> Location {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Location::Postgres(text.to_owned());
+        }
+        let file = text
+            .strip_prefix("sqlite://")
+            .or_else(|| text.strip_prefix("sqlite:"))
+            .unwrap_or(text);
+        Location::Sqlite(PathBuf::from(file))
+    }
+}
+
 /// Everything [`crate::Engine::open`] takes. Build with [`Options::new`] and adjust fields.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// The SQLite file; created when missing.
+    /// Where the data lives: a SQLite file (created when missing; a plain path or a
+    /// `sqlite:` URL) or a `postgres://` URL (see [`Location`] and docs/engine.md).
     pub path: PathBuf,
     /// Commit durability.
     pub synchronous: Synchronous,
@@ -96,7 +123,12 @@ pub struct Options {
 }
 
 impl Options {
-    /// Defaults for a database at `path`.
+    /// Which store [`Options::path`] names.
+    pub fn location(&self) -> Location {
+        Location::parse(&self.path.to_string_lossy())
+    }
+
+    /// Defaults for a database at `path` (a file path or a URL, see [`Location`]).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
             path: path.into(),

@@ -6,7 +6,7 @@ use crate::content::{check_login, normalize_name};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::model::{Bot, Login, NewUser, Role, User};
-use crate::store::{BotSecrets, Op, queries};
+use crate::store::{BotSecrets, Op};
 
 /// Sessions are written back (sliding expiry) at most this often, or once per half TTL
 /// when that is shorter.
@@ -80,7 +80,7 @@ impl Engine {
 
     /// A bot's webhook URL, if set.
     pub fn bot_webhook(&self, bot: UserId) -> Result<Option<String>> {
-        self.store().read(|c| queries::accounts::webhook(c, bot))
+        self.store().reads()?.webhook(bot)
     }
 
     /// The secret a bot's webhook calls are signed with (64 hex characters): the host signs
@@ -88,8 +88,7 @@ impl Engine {
     /// genuine. Every bot has one, from [`Engine::create_bot`] (or, for bots made before
     /// schema version 2, from the migration). Host-level: hand it only to the bot's owner.
     pub fn bot_webhook_secret(&self, bot: UserId) -> Result<String> {
-        self.store()
-            .read(|c| queries::accounts::webhook_secret(c, bot))
+        self.store().reads()?.webhook_secret(bot)
     }
 
     /// Replaces a bot's webhook secret with a new random one and returns it; calls signed
@@ -125,9 +124,7 @@ impl Engine {
     ) -> Result<Login> {
         let now = self.now();
         self.inner.limiter.attempt(login, client, now)?;
-        let found = self
-            .store()
-            .read(|c| queries::accounts::credentials(c, login))?;
+        let found = self.store().reads()?.credentials(login)?;
         let Some((user, hash)) = found else {
             // Same work as a real check, so timing does not tell which logins exist.
             let cost = self.options().password_cost;
@@ -183,7 +180,8 @@ impl Engine {
         let now = self.now();
         let (user, expires_at) = self
             .store()
-            .read(|c| queries::accounts::session(c, &hash))?
+            .reads()?
+            .session(&hash)?
             .ok_or(Error::Unauthenticated("unknown or revoked token"))?;
         if expires_at <= now {
             return Err(Error::Unauthenticated("session expired"));
@@ -212,7 +210,7 @@ impl Engine {
     /// The bot owning `key`; unknown keys and deactivated bots are refused.
     pub fn authenticate_bot(&self, key: &str) -> Result<User> {
         let hash = secret_hash(key);
-        match self.store().read(|c| queries::accounts::bot(c, &hash))? {
+        match self.store().reads()?.bot(&hash)? {
             Some(user) if user.active => Ok(user),
             Some(_) => Err(Error::Unauthenticated("bot is deactivated")),
             None => Err(Error::Unauthenticated("unknown bot key")),
@@ -241,17 +239,16 @@ impl Engine {
 
     /// A user by id.
     pub fn user(&self, id: UserId) -> Result<User> {
-        self.store().read(|c| queries::accounts::user(c, id))
+        self.store().reads()?.user(id)
     }
 
     /// A user by login (case-insensitive).
     pub fn user_by_login(&self, login: &str) -> Result<User> {
-        self.store()
-            .read(|c| queries::accounts::user_by_login(c, login))
+        self.store().reads()?.user_by_login(login)
     }
 
     /// Every user, oldest first.
     pub fn users(&self) -> Result<Vec<User>> {
-        self.store().read(queries::accounts::users)
+        self.store().reads()?.users()
     }
 }

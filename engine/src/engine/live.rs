@@ -8,7 +8,6 @@ use crate::events::Event;
 use crate::ids::{RoomId, UserId};
 use crate::live::{NotificationStream, PresenceHandle, Subscription, UserSubscription};
 use crate::model::Message;
-use crate::store::queries;
 
 impl Engine {
     /// Subscribes `user` to a room they belong to.
@@ -34,12 +33,14 @@ impl Engine {
         let id = live.hub.add_pending(room, user, tx);
         let replay = match since {
             None => store
-                .read(|c| queries::rooms::room(c, user, room))
+                .reads()?
+                .room(user, room)
                 .map(|r| (Vec::new(), r.head_change_seq, r.head_change_seq, true)),
             Some(cursor) => {
                 let cap = self.options().replay_cap.clamp(1, live.hub.capacity());
                 store
-                    .read(|c| queries::messages::changes_since(c, user, room, cursor, cap))
+                    .reads()?
+                    .changes_since(user, room, cursor, cap)
                     .and_then(|page| {
                         if cursor > page.head_change_seq {
                             return Err(Error::validation(
@@ -119,8 +120,7 @@ impl Engine {
     /// [`Event::Presence`] online when it is the user's first connection there. Refresh it
     /// with [`Engine::presence_heartbeat`] within [`crate::Options::presence_ttl`], or it lapses.
     pub fn presence_connect(&self, user: UserId, room: RoomId) -> Result<PresenceHandle> {
-        self.store()
-            .read(|c| queries::rooms::check_member(c, user, room))?;
+        self.store().reads()?.check_member(user, room)?;
         let live = &self.inner.live;
         let (handle, online) = live.presence.lock().connect(room, user, self.now());
         if online {
@@ -163,16 +163,14 @@ impl Engine {
 
     /// The members with at least one live connection to the room.
     pub fn online_members(&self, user: UserId, room: RoomId) -> Result<Vec<UserId>> {
-        self.store()
-            .read(|c| queries::rooms::check_member(c, user, room))?;
+        self.store().reads()?.check_member(user, room)?;
         Ok(self.inner.live.presence.lock().online(room))
     }
 
     /// Says whether `user` is typing in a room. Started typing stops by itself after 5 s
     /// without a refresh; the room hears at most one typing event per second per user.
     pub fn typing(&self, user: UserId, room: RoomId, active: bool) -> Result<()> {
-        self.store()
-            .read(|c| queries::rooms::check_member(c, user, room))?;
+        self.store().reads()?.check_member(user, room)?;
         let live = &self.inner.live;
         let event = live.typing.lock().set(room, user, active, self.now());
         if let Some(active) = event {

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Changes, Message, NewPost, Posted};
 use crate::plugins::{Draft, PostContext, SOUNDS};
-use crate::store::{Op, PostDraft, queries};
+use crate::store::{Op, PostDraft};
 
 impl Engine {
     /// Posts a message, exactly once per `(room, client_message_id)`.
@@ -76,8 +76,7 @@ impl Engine {
         limit: usize,
     ) -> Result<Vec<Message>> {
         let limit = page_limit(limit, MAX_PAGE)?;
-        self.store()
-            .read(|c| queries::messages::before(c, user, room, before, limit))
+        self.store().reads()?.before(user, room, before, limit)
     }
 
     /// The message with up to `n` (0..=100) messages on each side, oldest first.
@@ -88,8 +87,7 @@ impl Engine {
         n: usize,
     ) -> Result<Vec<Message>> {
         let n = if n == 0 { 0 } else { page_limit(n, MAX_PAGE)? };
-        self.store()
-            .read(|c| queries::messages::around(c, user, message, n))
+        self.store().reads()?.around(user, message, n)
     }
 
     /// The changes feed: the current state of every message created, edited or deleted after
@@ -105,7 +103,8 @@ impl Engine {
     ) -> Result<Changes> {
         let limit = page_limit(limit, MAX_CHANGES_PAGE)?;
         self.store()
-            .read(|c| queries::messages::changes_since(c, user, room, since, limit))
+            .reads()?
+            .changes_since(user, room, since, limit)
     }
 
     /// Messages matching the words of `text` in the user's rooms, newest first, at most
@@ -114,14 +113,12 @@ impl Engine {
     /// ([`crate::Options::search_delay`]).
     pub fn search(&self, user: UserId, text: &str, limit: usize) -> Result<Vec<Message>> {
         let limit = page_limit(limit, MAX_PAGE)?;
-        self.store()
-            .read(|c| queries::messages::search(c, user, text, limit))
+        self.store().reads()?.search(user, text, limit)
     }
 
     /// One message, for a member of its room.
     pub fn message(&self, user: UserId, id: MessageId) -> Result<Message> {
-        self.store()
-            .read(|c| queries::messages::message(c, user, id))
+        self.store().reads()?.message(user, id)
     }
 }
 

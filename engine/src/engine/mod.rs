@@ -17,7 +17,7 @@ use crate::ids::Epoch;
 use crate::live::{Live, spawn_dispatcher};
 use crate::login_limit::LoginLimiter;
 use crate::open_files::{self, Claim};
-use crate::options::Options;
+use crate::options::{Location, Options};
 use crate::plugins::{Plugin, PluginStatus, Plugins, Sounds};
 use crate::stats::Stats;
 use crate::store::{Op, Reply, Store};
@@ -58,8 +58,16 @@ impl Engine {
     /// [`Error::SchemaTooNew`] when a newer Ember wrote it, and with [`Error::AlreadyOpen`]
     /// when an engine of this process has the file open and is not closed yet (one engine
     /// per file and process: share its handle). Other processes may open the file too.
-    pub fn open(opts: Options) -> Result<Engine> {
-        let claim = open_files::claim(&opts.path)?;
+    pub fn open(mut opts: Options) -> Result<Engine> {
+        // Two engines of one process on one SQLite file would fight over its locks; on a
+        // shared PostgreSQL database several engines are what it is for.
+        let claim = match opts.location() {
+            Location::Sqlite(file) => {
+                opts.path = file;
+                Some(open_files::claim(&opts.path)?)
+            }
+            Location::Postgres(_) => None,
+        };
         let (changes_tx, changes_rx) = crossbeam_channel::unbounded();
         let store = Store::open(&opts, changes_tx)?;
         let live = Arc::new(Live::new(
@@ -92,7 +100,7 @@ impl Engine {
                     opts.login_window,
                 ),
                 dummy_hash: std::sync::OnceLock::new(),
-                claim: Mutex::new(Some(claim)),
+                claim: Mutex::new(claim),
                 opts,
             }),
         })

@@ -5,7 +5,7 @@ use crate::content::normalize_name;
 use crate::error::Result;
 use crate::ids::{RoomId, UserId};
 use crate::model::{Involvement, Member, Room, RoomKind, RoomSummary};
-use crate::store::{Op, queries};
+use crate::store::Op;
 
 impl Engine {
     /// Creates an open room (every active person is a member, now and later) or a closed
@@ -87,22 +87,21 @@ impl Engine {
 
     /// The user's rooms, most recently active first, with unread counts.
     pub fn rooms_for(&self, user: UserId) -> Result<Vec<RoomSummary>> {
-        self.store().read(|c| queries::rooms::room_list(c, user))
+        self.store().reads()?.room_list(user)
     }
 
     /// A room the user belongs to.
     pub fn room(&self, user: UserId, room: RoomId) -> Result<Room> {
-        self.store().read(|c| queries::rooms::room(c, user, room))
+        self.store().reads()?.room(user, room)
     }
 
     /// Every room, for administration (host-level: no access check).
     pub fn all_rooms(&self) -> Result<Vec<Room>> {
-        self.store().read(queries::rooms::all_rooms)
+        self.store().reads()?.all_rooms()
     }
 
     /// The members of a room the user belongs to.
     pub fn members(&self, user: UserId, room: RoomId) -> Result<Vec<Member>> {
-        self.store()
-            .read(|c| queries::rooms::members(c, user, room))
+        self.store().reads()?.members(user, room)
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use super::Fixture;
 use crate::ids::ClientMessageId;
 use crate::model::{NewPost, RoomKind};
-use crate::store::search::{fts_query, is_word_char};
+use crate::store::sqlite::search::{fts_query, is_word_char};
 
 /// The most terms a built query may hold.
 const MAX_TERMS: usize = 32;

@@ -7,14 +7,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
-use rusqlite::Connection;
 
 use super::watch::Watch;
 use super::{Change, Live};
 use crate::events::{Event, Notification, Shared};
 use crate::model::Message;
 use crate::plugins::Plugins;
-use crate::store::queries;
+use crate::store::backend::Reads;
 
 /// How often presence and typing timers are checked.
 const TICK: Duration = Duration::from_millis(250);
@@ -23,20 +22,20 @@ pub(crate) fn spawn(
     live: Arc<Live>,
     plugins: Arc<Plugins>,
     rx: Receiver<Vec<Change>>,
-    reader: Connection,
+    reader: Box<dyn Reads>,
     origin: i64,
 ) -> std::io::Result<JoinHandle<()>> {
-    let watch = Watch::new(&reader, origin);
+    let watch = Watch::new(reader.as_ref(), origin);
     std::thread::Builder::new()
         .name("ember-dispatch".into())
-        .spawn(move || run(&live, &plugins, &rx, &reader, watch))
+        .spawn(move || run(&live, &plugins, &rx, reader.as_ref(), watch))
 }
 
 fn run(
     live: &Live,
     plugins: &Plugins,
     rx: &Receiver<Vec<Change>>,
-    reader: &Connection,
+    reader: &dyn Reads,
     mut watch: Watch,
 ) {
     let mut last_sweep = Instant::now();
@@ -72,11 +71,11 @@ fn run(
 }
 
 /// Sends the notification stream the members to tell about a new message.
-fn notify(live: &Live, reader: &Connection, m: &Message) {
+fn notify(live: &Live, reader: &dyn Reads, m: &Message) {
     if !live.hub.wants_notifications() {
         return;
     }
-    let members = match queries::rooms::notifiable(reader, m.room_id) {
+    let members = match reader.notifiable(m.room_id) {
         Ok(members) => members,
         Err(e) => {
             log::warn!("cannot compute notifications for message {}: {e}", m.id);

@@ -7,11 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
-
 use super::Live;
 use crate::error::Result;
-use crate::store::access_log;
+use crate::store::backend::Reads;
 
 /// How often other connections' commits are looked for while anyone is subscribed.
 pub(crate) const POLL: Duration = Duration::from_millis(100);
@@ -26,8 +24,8 @@ pub(crate) struct Watch {
 
 impl Watch {
     /// Starts after everything already in the log (nobody was subscribed before).
-    pub(crate) fn new(reader: &Connection, origin: i64) -> Self {
-        let cursor = access_log::head(reader).unwrap_or_else(|e| {
+    pub(crate) fn new(reader: &dyn Reads, origin: i64) -> Self {
+        let cursor = reader.access_head().unwrap_or_else(|e| {
             log::warn!("cannot read the access log: {e}");
             0
         });
@@ -45,7 +43,7 @@ impl Watch {
     }
 
     /// Checks for other connections' access changes if due and anyone is subscribed.
-    pub(crate) fn poll(&mut self, live: &Live, reader: &Connection) {
+    pub(crate) fn poll(&mut self, live: &Live, reader: &dyn Reads) {
         if self.last.elapsed() < POLL {
             return;
         }
@@ -58,19 +56,19 @@ impl Watch {
         }
     }
 
-    fn check(&mut self, live: &Live, reader: &Connection) -> Result<()> {
-        let version = access_log::data_version(reader)?;
-        if self.data_version == Some(version) {
+    fn check(&mut self, live: &Live, reader: &dyn Reads) -> Result<()> {
+        let version = reader.commits_elsewhere()?;
+        if version.is_some() && self.data_version == version {
             return Ok(());
         }
-        let (changes, last) = access_log::since(reader, self.cursor, self.origin)?;
+        let (changes, last) = reader.access_since(self.cursor, self.origin)?;
         for change in changes {
-            if access_log::still_holds(reader, change)? {
+            if reader.access_still_holds(change)? {
                 live.hub.apply(change.change());
             }
         }
         // Only once every row was handled: a failed read is retried at the next check.
-        self.data_version = Some(version);
+        self.data_version = version;
         self.cursor = last;
         Ok(())
     }

@@ -1,18 +1,16 @@
 //! The access log: one row per change that takes access away (deactivation, ended
 //! sessions, a removed member), written in the same transaction as the change. Engines on
-//! other connections, in this process or another one, read it to end live subscriptions
-//! that their own writer never heard about (e.g. `ember-server user deactivate` run from
-//! the command line while a server runs).
+//! other connections, in this process or another one (or on other machines sharing a
+//! PostgreSQL database), read it to end live subscriptions that their own writer never heard
+//! about (e.g. `ember-server user deactivate` run from the command line while a server runs).
+//! This file holds what a row means; each store reads and writes its own table.
 
-use rusqlite::{Connection, params};
-
-use crate::error::Result;
 use crate::ids::{RoomId, UserId};
 use crate::live::Change;
 
 /// Rows older than this are deleted when a new one is written: a poller that has not
 /// looked for that long has no subscriptions left to end.
-const KEEP_MS: i64 = 3_600_000;
+pub(crate) const KEEP_MS: i64 = 3_600_000;
 
 /// What a row says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,7 +21,7 @@ pub(crate) enum AccessChange {
 }
 
 impl AccessChange {
-    fn kind(self) -> i64 {
+    pub(crate) fn kind(self) -> i64 {
         match self {
             AccessChange::Deactivated { .. } => 1,
             AccessChange::SessionsRevoked { .. } => 2,
@@ -31,7 +29,7 @@ impl AccessChange {
         }
     }
 
-    fn user(self) -> UserId {
+    pub(crate) fn user(self) -> UserId {
         match self {
             AccessChange::Deactivated { user }
             | AccessChange::SessionsRevoked { user }
@@ -39,7 +37,7 @@ impl AccessChange {
         }
     }
 
-    fn room(self) -> Option<RoomId> {
+    pub(crate) fn room(self) -> Option<RoomId> {
         match self {
             AccessChange::MemberRemoved { room, .. } => Some(room),
             _ => None,
@@ -57,88 +55,15 @@ impl AccessChange {
             },
         }
     }
-}
 
-/// Writes a row (inside the command's savepoint). `origin` names the engine instance that
-/// made the change, so that its own poller skips what its writer already announced.
-pub(crate) fn record(conn: &Connection, origin: i64, now: i64, change: AccessChange) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO access_log(origin, kind, user_id, room_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        origin,
-        change.kind(),
-        change.user(),
-        change.room(),
-        now
-    ])?;
-    conn.prepare_cached("DELETE FROM access_log WHERE at < ?1")?
-        .execute([now.saturating_sub(KEEP_MS)])?;
-    Ok(())
-}
-
-/// The newest row's number (0 when there is none).
-pub(crate) fn head(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) FROM access_log")?
-        .query_row([], |r| r.get(0))?)
-}
-
-/// Rows after `cursor` written by engines other than `origin`, oldest first, and the newest
-/// row's number seen (to continue from).
-pub(crate) fn since(
-    conn: &Connection,
-    cursor: i64,
-    origin: i64,
-) -> Result<(Vec<AccessChange>, i64)> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, origin, kind, user_id, room_id FROM access_log WHERE seq > ?1 ORDER BY seq",
-    )?;
-    let mut rows = stmt.query([cursor])?;
-    let (mut out, mut last) = (Vec::new(), cursor);
-    while let Some(r) = rows.next()? {
-        last = r.get(0)?;
-        if r.get::<_, i64>(1)? == origin {
-            continue;
+    /// The change a row stored as (`kind`, `user`, `room`) records; `None` for a kind this
+    /// build does not know (a newer build wrote it).
+    pub(crate) fn from_row(kind: i64, user: UserId, room: Option<RoomId>) -> Option<Self> {
+        match (kind, room) {
+            (1, _) => Some(AccessChange::Deactivated { user }),
+            (2, _) => Some(AccessChange::SessionsRevoked { user }),
+            (3, Some(room)) => Some(AccessChange::MemberRemoved { user, room }),
+            _ => None,
         }
-        let user: UserId = r.get(3)?;
-        let change = match (r.get::<_, i64>(2)?, r.get::<_, Option<RoomId>>(4)?) {
-            (1, _) => AccessChange::Deactivated { user },
-            (2, _) => AccessChange::SessionsRevoked { user },
-            (3, Some(room)) => AccessChange::MemberRemoved { user, room },
-            (kind, _) => {
-                log::warn!("unknown access log row kind {kind}: skipped");
-                continue;
-            }
-        };
-        out.push(change);
     }
-    Ok((out, last))
-}
-
-/// True when the change still holds now: a removed member was not added back, a
-/// deactivated user is still inactive. Rows are read after the fact, so acting on one that
-/// no longer holds would end a subscription that is allowed again.
-pub(crate) fn still_holds(conn: &Connection, change: AccessChange) -> Result<bool> {
-    Ok(match change {
-        AccessChange::SessionsRevoked { .. } => true,
-        AccessChange::Deactivated { user } => conn
-            .prepare_cached("SELECT NOT EXISTS(SELECT 1 FROM users WHERE id = ?1 AND active)")?
-            .query_row([user], |r| r.get(0))?,
-        AccessChange::MemberRemoved { user, room } => conn
-            .prepare_cached(
-                "SELECT NOT EXISTS(SELECT 1 FROM memberships m \
-                 JOIN users u ON u.key = m.user_key JOIN rooms r ON r.key = m.room_key \
-                 WHERE u.id = ?1 AND r.id = ?2)",
-            )?
-            .query_row(params![user, room], |r| r.get(0))?,
-    })
-}
-
-/// SQLite's count of commits by other connections, as seen from `conn`: when it has not
-/// moved, nobody else wrote and the log needs no read.
-pub(crate) fn data_version(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("PRAGMA data_version")?
-        .query_row([], |r| r.get(0))?)
 }

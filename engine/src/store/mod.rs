@@ -1,19 +1,13 @@
 //! Storage: the only module that speaks SQL. Writes go through the single writer thread
-//! ([`writer`]), reads through a pool of read-only connections ([`pool`]).
+//! ([`writer`]), reads through the store's reading side ([`backend::Reads`]). Two stores
+//! implement the seam ([`backend`]): SQLite, the embedded default, and PostgreSQL, a
+//! database several engines (and machines) share.
 
-pub(crate) mod access;
 pub(crate) mod access_log;
-mod batch;
-mod checkpoint;
-pub(crate) mod commands;
-mod pool;
-pub(crate) mod queries;
-#[cfg(feature = "bench-internals")]
-pub(crate) mod raw;
-mod rows;
-mod savepoint;
-pub(crate) mod schema;
-pub(crate) mod search;
+pub(crate) mod backend;
+pub(crate) mod ops;
+pub(crate) mod pg;
+pub(crate) mod sqlite;
 mod writer;
 
 use std::sync::Arc;
@@ -21,21 +15,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
-use rusqlite::Connection;
 
-pub(crate) use commands::{BotSecrets, Op, PostDraft, Reply};
+pub(crate) use ops::{BotSecrets, Op, PostDraft, Reply};
 
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
 use crate::live::Change;
-use crate::options::Options;
+use crate::options::{Location, Options};
 use crate::stats::{Counters, Stats};
-use pool::Pool;
+use backend::Reads;
 use writer::{Command, Mailbox};
 
 pub(crate) struct Store {
     mailbox: Mailbox,
-    readers: Pool,
+    readers: Box<dyn Reads>,
     writer: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
     stats: Arc<Counters>,
@@ -50,17 +43,20 @@ impl Store {
         opts: &Options,
         changes: crossbeam_channel::Sender<Vec<Change>>,
     ) -> Result<Self> {
-        let (conn, epoch) = schema::open_writer(opts)?;
         let stats = Arc::new(Counters::default());
+        let (writes, readers, epoch) = match opts.location() {
+            Location::Sqlite(_) => sqlite::open(opts, stats.clone())?,
+            Location::Postgres(url) => pg::open(opts, &url, stats.clone())?,
+        };
         let origin = rand::random::<i64>();
         let (tx, rx) = crossbeam_channel::bounded(opts.queue_capacity.max(1));
-        let thread = writer::spawn(conn, rx, opts, stats.clone(), changes, origin)?;
+        let thread = writer::spawn(writes, rx, opts, stats.clone(), changes, origin)?;
         Ok(Self {
             mailbox: Mailbox {
                 tx,
                 wait: opts.overload_wait,
             },
-            readers: Pool::new(opts),
+            readers,
             writer: Mutex::new(Some(thread)),
             closed: AtomicBool::new(false),
             stats,
@@ -91,16 +87,18 @@ impl Store {
         self.mailbox.try_send(Command::Apply(op))
     }
 
-    /// Runs `f` on a read-only connection.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    /// The reading side, once the store is known to be open.
+    pub(crate) fn reads(&self) -> Result<&dyn Reads> {
         self.check_open()?;
-        let conn = self.readers.get()?;
-        f(&conn)
+        Ok(self.readers.as_ref())
     }
 
-    /// A read-only connection of its own, for a thread that reads on its own.
-    pub(crate) fn dedicated_reader(opts: &Options) -> Result<Connection> {
-        schema::open_reader(opts)
+    /// A reading side of its own, for a thread that reads on its own (the dispatcher).
+    pub(crate) fn dedicated_reader(opts: &Options) -> Result<Box<dyn Reads>> {
+        match opts.location() {
+            Location::Sqlite(_) => Ok(Box::new(sqlite::reader_side(opts))),
+            Location::Postgres(url) => pg::reader_side(opts, &url),
+        }
     }
 
     pub(crate) fn stats(&self) -> Stats {

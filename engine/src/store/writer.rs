@@ -7,7 +7,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use rusqlite::Connection;
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -15,10 +14,8 @@ use crate::live::Change;
 use crate::options::Options;
 use crate::ratelimit::{PostLimiter, RateLimit};
 use crate::stats::Counters;
-use crate::store::batch;
-use crate::store::checkpoint::{self, Checkpointer};
-use crate::store::commands::{Cx, Effects, Op, Reply};
-use crate::store::search;
+use crate::store::backend::Writes;
+use crate::store::ops::{Cx, Effects, Op, Reply};
 
 pub(crate) enum Command {
     /// A command; its reply is part of it.
@@ -37,7 +34,7 @@ const INDEX_CHUNK: usize = 256;
 pub(crate) const INDEX_CHUNK_BUSY: usize = 1024;
 
 pub(crate) fn spawn(
-    conn: Connection,
+    store: Box<dyn Writes>,
     rx: Receiver<Command>,
     opts: &Options,
     stats: Arc<Counters>,
@@ -45,12 +42,11 @@ pub(crate) fn spawn(
     origin: i64,
 ) -> Result<JoinHandle<()>> {
     let mut writer = Writer {
-        conn,
+        store,
         origin,
         changes,
         limiter: PostLimiter::new(),
         limits: (opts.post_rate, opts.bot_post_rate),
-        checkpointer: Checkpointer::spawn(opts, stats.clone()),
         stats,
         clock: opts.clock.clone(),
         max_batch: opts.max_batch.max(1),
@@ -69,14 +65,13 @@ pub(crate) fn spawn(
 }
 
 struct Writer {
-    conn: Connection,
+    store: Box<dyn Writes>,
     /// This engine instance in the access log.
     origin: i64,
     /// Where committed changes go for fan-out (the dispatcher thread).
     changes: Sender<Vec<Change>>,
     limiter: PostLimiter,
     limits: (RateLimit, RateLimit),
-    checkpointer: Checkpointer,
     stats: Arc<Counters>,
     clock: Clock,
     max_batch: usize,
@@ -116,11 +111,9 @@ impl Writer {
         self.finish();
     }
 
-    /// Keeps the WAL short: asks the checkpointer for a pass and, once the WAL is long,
-    /// copies its tail into the database so that the next transaction starts it over.
-    fn after_commit(&self) {
-        checkpoint::bound_wal(&self.conn, Some(&self.stats));
-        self.checkpointer.nudge();
+    /// The store's housekeeping after a transaction.
+    fn after_commit(&mut self) {
+        self.store.after_commit();
     }
 
     /// How long the writer may sleep before indexing is due.
@@ -142,14 +135,17 @@ impl Writer {
             origin: self.origin,
             fx: Effects::default(),
         };
-        let ops = batch.drain(..).filter_map(|cmd| match cmd {
-            Command::Apply(op) => Some(op),
-            Command::Shutdown => {
-                stop = true;
-                None
-            }
-        });
-        let done = batch::run(&self.conn, ops, &mut cx);
+        let ops = batch
+            .drain(..)
+            .filter_map(|cmd| match cmd {
+                Command::Apply(op) => Some(op),
+                Command::Shutdown => {
+                    stop = true;
+                    None
+                }
+            })
+            .collect();
+        let done = self.store.run_batch(ops, &mut cx);
         let fx = cx.fx;
         if !done.ran.is_empty() {
             self.stats
@@ -191,7 +187,7 @@ impl Writer {
             } else {
                 INDEX_CHUNK_BUSY
             };
-            match search::index_pending(&mut self.conn, chunk) {
+            match self.store.index_pending(chunk) {
                 Ok(0) => {
                     self.index_due_since = None;
                     self.stats.search_backlog.store(0, Ordering::Relaxed);
@@ -213,15 +209,7 @@ impl Writer {
         self.index_due_since.get_or_insert_with(Instant::now);
         let (_, idle) = crossbeam_channel::bounded::<Command>(0);
         self.index(&idle, true);
-        // A pass of the checkpointer's own would make the final checkpoint fail at once
-        // (one checkpoint at a time) and leave the WAL behind.
-        self.checkpointer.stop();
-        if let Err(e) = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-        {
-            log::warn!("final checkpoint failed: {e}");
-        }
+        self.store.finish();
     }
 }
 

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 
 use crate::options::Options;
 use crate::stats::Counters;
-use crate::store::schema;
+use crate::store::sqlite::schema;
 
 /// Runs `PASSIVE` checkpoints when nudged by the writer (and at least once a second while
 /// there is work); stops when dropped.

@@ -4,33 +4,12 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Error, Result};
-use crate::store::commands::{self, Cx, Op, Ran};
-
-/// A batch that ran: whether its transaction committed, and every command's pending answer.
-pub(crate) struct Batch {
-    pub committed: Result<()>,
-    pub ran: Vec<Ran>,
-}
-
-impl Batch {
-    /// Commands that failed (each rolled back alone; the others committed).
-    pub(crate) fn failed(&self) -> usize {
-        self.ran.iter().filter(|r| r.failed).count()
-    }
-
-    /// Answers every caller, in order: its own result if the batch committed, else the
-    /// commit's error.
-    pub(crate) fn answer(self) {
-        for ran in self.ran {
-            ran.answer(&self.committed);
-        }
-    }
-}
+use crate::store::ops::{Batch, Cx, Op};
+use crate::store::sqlite::commands;
 
 /// Runs `ops` in one transaction, each in its own savepoint. When the transaction cannot
 /// start, every command fails with that error without running.
-pub(crate) fn run(conn: &Connection, ops: impl IntoIterator<Item = Op>, cx: &mut Cx<'_>) -> Batch {
-    let mut ran = Vec::new();
+pub(crate) fn run(conn: &Connection, ops: Vec<Op>, cx: &mut Cx<'_>) -> Batch {
     // Rolled back when dropped uncommitted. The connection is never in a transaction here.
     // The write lock is taken at BEGIN (see `schema::begin_write`): a deferred transaction's
     // upgrade from reading to writing fails at once when another connection holds the lock
@@ -39,18 +18,26 @@ pub(crate) fn run(conn: &Connection, ops: impl IntoIterator<Item = Op>, cx: &mut
         Ok(tx) => tx,
         Err(e) => {
             let e = Error::Storage(format!("transaction could not start: {e}"));
-            for op in ops {
-                ran.push(commands::run(conn, op, cx, Some(&e)));
-            }
+            let ran = ops
+                .into_iter()
+                .map(|op| {
+                    let r = commands::run(conn, &op, cx, Some(&e));
+                    (op, r)
+                })
+                .collect();
             return Batch {
                 committed: Err(e),
                 ran,
             };
         }
     };
-    for op in ops {
-        ran.push(commands::run(&tx, op, cx, None));
-    }
-    let committed = tx.commit().map_err(Error::from);
+    let ran = ops
+        .into_iter()
+        .map(|op| {
+            let r = commands::run(&tx, &op, cx, None);
+            (op, r)
+        })
+        .collect();
+    let committed: Result<()> = tx.commit().map_err(Error::from);
     Batch { committed, ran }
 }

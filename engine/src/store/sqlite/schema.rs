@@ -253,7 +253,7 @@ pub(crate) fn open_writer(opts: &Options) -> Result<(Connection, Epoch)> {
         opts.writer_cache_kib
     ))
     .map_err(|e| open_error(opts, e))?;
-    crate::store::checkpoint::watch_wal(&conn);
+    crate::store::sqlite::checkpoint::watch_wal(&conn);
     conn.busy_handler(Some(wait_for_lock))
         .map_err(|e| open_error(opts, e))?;
     migrate(&mut conn).map_err(|e| match e {
@@ -416,7 +416,7 @@ mod tests {
         drop(conn);
         let (conn, again) = open_writer(&opts).unwrap();
         assert_eq!(again, epoch, "the data (here the epoch) is kept");
-        assert_eq!(crate::store::access_log::head(&conn).unwrap(), 0);
+        assert_eq!(crate::store::sqlite::access_log::head(&conn).unwrap(), 0);
     }
 
     #[cfg(unix)]

@@ -6,9 +6,9 @@ use crate::engine::{MAX_CHANGES_PAGE, MAX_PAGE};
 use crate::error::{Error, Result};
 use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Changes, Message};
-use crate::store::access;
-use crate::store::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM, MESSAGE_JOINS};
-use crate::store::search::fts_query;
+use crate::store::sqlite::access;
+use crate::store::sqlite::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM, MESSAGE_JOINS};
+use crate::store::sqlite::search::fts_query;
 
 /// The first `take` rows. Page sizes are not bound as `LIMIT ?`: a bound limit makes
 /// SQLite re-prepare the statement on every call. The SQL carries a fixed cap instead, and

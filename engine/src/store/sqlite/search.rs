@@ -37,7 +37,7 @@ pub(crate) fn is_word_char(c: char) -> bool {
 /// the terms of replaced and deleted content come out of the index pages, not only out of
 /// the results). Returns how many are still queued.
 pub(crate) fn index_pending(conn: &mut Connection, limit: usize) -> Result<u64> {
-    let tx = crate::store::schema::begin_write(conn)?;
+    let tx = crate::store::sqlite::schema::begin_write(conn)?;
     {
         let mut pick = tx.prepare_cached(
             "SELECT p.pos, p.indexed, m.content, m.deleted FROM fts_pending p \

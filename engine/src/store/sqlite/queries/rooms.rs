@@ -5,8 +5,8 @@ use rusqlite::Connection;
 use crate::error::Result;
 use crate::ids::{RoomId, UserId};
 use crate::model::{Member, Room, RoomSummary};
-use crate::store::access;
-use crate::store::rows::{self, ROOM_COLUMNS, ROOM_FROM, USER_COLUMNS};
+use crate::store::sqlite::access;
+use crate::store::sqlite::rows::{self, ROOM_COLUMNS, ROOM_FROM, USER_COLUMNS};
 
 /// A user's rooms, newest activity first, with unread counts.
 pub(crate) fn room_list(conn: &Connection, user: UserId) -> Result<Vec<RoomSummary>> {

@@ -8,8 +8,8 @@ use crate::error::Result;
 use crate::model::{NewPost, Posted};
 use crate::options::Options;
 use crate::ratelimit::{PostLimiter, RateLimit};
-use crate::store::commands::{Cx, Effects, Op};
-use crate::store::{batch, checkpoint, schema, search};
+use crate::store::ops::{Cx, Effects, Op};
+use crate::store::sqlite::{batch, checkpoint, schema, search};
 
 /// Ember's schema, pragmas and post command on one connection, driven directly.
 #[doc(hidden)]

@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::model::User;
-use crate::store::rows::{self, USER_COLUMNS};
+use crate::store::sqlite::rows::{self, USER_COLUMNS};
 
 /// A user with the stored password hash, for login.
 pub(crate) fn credentials(

@@ -3,14 +3,15 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::Cx;
 use crate::error::{Error, Result};
 use crate::ids::{RoomId, UserId};
 use crate::live::{Change, Joiners};
 use crate::model::{Involvement, Role, Room, RoomKind};
-use crate::store::access::{self, Actor, RoomRef};
-use crate::store::access_log::{self, AccessChange};
-use crate::store::rows;
+use crate::store::access_log::AccessChange;
+use crate::store::ops::Cx;
+use crate::store::sqlite::access::{self, Actor, RoomRef};
+use crate::store::sqlite::access_log;
+use crate::store::sqlite::rows;
 
 fn insert_room(
     conn: &Connection,

@@ -3,14 +3,15 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{BotSecrets, Cx};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ids::UserId;
 use crate::live::Change;
 use crate::model::{Involvement, Role, RoomKind, User};
-use crate::store::access;
-use crate::store::access_log::{self, AccessChange};
+use crate::store::access_log::AccessChange;
+use crate::store::ops::{BotSecrets, Cx};
+use crate::store::sqlite::access;
+use crate::store::sqlite::access_log;
 
 pub(super) fn create_user(
     conn: &Connection,

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::options::Options;
-use crate::store::schema;
+use crate::store::sqlite::schema;
 
 pub(crate) struct Pool {
     opts: Options,

@@ -3,15 +3,15 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Cx, Effects};
 use crate::content::mentions_name;
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ids::{ClientMessageId, MessageId, RoomId, UserId};
 use crate::live::Change;
 use crate::model::{Message, Posted, Role};
-use crate::store::access;
-use crate::store::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM};
+use crate::store::ops::{Cx, Effects};
+use crate::store::sqlite::access;
+use crate::store::sqlite::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM};
 
 /// Members of the room named with `@Name` in `content`.
 fn mentions(conn: &Connection, room_key: i64, content: &str) -> Result<Vec<UserId>> {
