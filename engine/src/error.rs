@@ -80,6 +80,11 @@ pub enum Error {
     /// once space is freed; try again later.
     #[error("storage full: {0}")]
     StorageFull(String),
+    /// The database server cannot be reached (PostgreSQL down or unreachable) and did not
+    /// come back within the engine's bounded wait: the write was not made. The engine
+    /// reconnects by itself; try again later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A wait as a person says it, rounded up: "1 second", "45 seconds", "3 minutes", "2 hours".

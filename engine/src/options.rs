@@ -118,6 +118,11 @@ pub struct Options {
     pub plugin_budget: Duration,
     /// Registers the built-in `sounds` plugin (`/play <name>`).
     pub builtin_sounds: bool,
+    /// A Redis URL (`redis://host:port`) joining this engine to a cluster: what it commits
+    /// is published there, and what other engines on the same database publish is
+    /// delivered to its subscribers (docs/cluster.md). `None` (the default): live events
+    /// reach only this engine's subscribers.
+    pub broker: Option<String>,
     /// Time source.
     pub clock: Clock,
 }
@@ -152,6 +157,7 @@ impl Options {
             bot_post_rate: RateLimit::new(20.0, 40),
             plugin_budget: Duration::from_millis(50),
             builtin_sounds: true,
+            broker: None,
             clock: Clock::system(),
         }
     }

@@ -60,6 +60,8 @@ pub enum ember_status {
     /// bug in the host; it is detected, not undefined behaviour, but only until the
     /// address is reused by a newer handle.
     EMBER_ERR_MISUSE = 22,
+    /// The database server (PostgreSQL) is unreachable; the engine reconnects by itself: try again later.
+    EMBER_ERR_UNAVAILABLE = 23,
     /// An engine error this version of the ABI has no code for; see the message.
     EMBER_ERR_OTHER = 99,
 }
@@ -81,6 +83,7 @@ impl ember_status {
             Error::Open { .. } => EMBER_ERR_OPEN,
             Error::Storage(_) | Error::StorageFull(_) => EMBER_ERR_STORAGE,
             Error::AlreadyOpen { .. } => EMBER_ERR_ALREADY_OPEN,
+            Error::Unavailable(_) => EMBER_ERR_UNAVAILABLE,
             _ => EMBER_ERR_OTHER,
         }
     }
@@ -108,6 +111,7 @@ impl ember_status {
             EMBER_ERR_STORAGE => c"EMBER_ERR_STORAGE",
             EMBER_ERR_ALREADY_OPEN => c"EMBER_ERR_ALREADY_OPEN",
             EMBER_ERR_MISUSE => c"EMBER_ERR_MISUSE",
+            EMBER_ERR_UNAVAILABLE => c"EMBER_ERR_UNAVAILABLE",
             EMBER_ERR_OTHER => c"EMBER_ERR_OTHER",
         }
     }
@@ -171,6 +175,7 @@ pub extern "C" fn ember_status_name(status: i32) -> *const c_char {
         EMBER_ERR_STORAGE,
         EMBER_ERR_ALREADY_OPEN,
         EMBER_ERR_MISUSE,
+        EMBER_ERR_UNAVAILABLE,
         EMBER_ERR_OTHER,
     ];
     guard_value(c"EMBER_UNKNOWN_STATUS".as_ptr(), || {

@@ -164,7 +164,9 @@ impl From<Error> for Problem {
                 p.retry_after_ms = Some(retry_after.as_millis() as u64);
                 return p;
             }
-            Error::Overloaded | Error::Closed | Error::StorageFull(_) => Code::Overloaded,
+            Error::Overloaded | Error::Closed | Error::StorageFull(_) | Error::Unavailable(_) => {
+                Code::Overloaded
+            }
             _ => Code::Internal,
         };
         if code == Code::Internal {

@@ -118,4 +118,4 @@ CREATE TABLE access_log(
 "#];
 
 /// The advisory lock key migrations hold (`pg_advisory_xact_lock`): "ember" in ASCII.
-pub(crate) const MIGRATION_LOCK: i64 = 0x656d_6265_72;
+pub(crate) const MIGRATION_LOCK: i64 = 0x0065_6d62_6572;

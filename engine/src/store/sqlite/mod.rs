@@ -162,6 +162,9 @@ impl Reads for SqliteReads {
     ) -> Result<Changes> {
         self.with(|c| queries::messages::changes_since(c, user, room, since, limit))
     }
+    fn room_changes(&self, room: RoomId, since: u64, limit: usize) -> Result<Changes> {
+        self.with(|c| queries::messages::room_changes(c, room, since, limit))
+    }
     fn search(&self, user: UserId, text: &str, limit: usize) -> Result<Vec<Message>> {
         self.with(|c| queries::messages::search(c, user, text, limit))
     }
