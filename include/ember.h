@@ -170,6 +170,10 @@ enum ember_status
    */
   EMBER_ERR_MISUSE = 22,
   /**
+   * The database server (PostgreSQL) is unreachable; the engine reconnects by itself: try again later.
+   */
+  EMBER_ERR_UNAVAILABLE = 23,
+  /**
    * An engine error this version of the ABI has no code for; see the message.
    */
   EMBER_ERR_OTHER = 99,

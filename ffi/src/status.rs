@@ -154,7 +154,7 @@ pub extern "C" fn ember_last_retry_after_ms() -> u64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn ember_status_name(status: i32) -> *const c_char {
     use ember_status::*;
-    const ALL: [ember_status; 21] = [
+    const ALL: [ember_status; 22] = [
         EMBER_OK,
         EMBER_ERR_NULL,
         EMBER_ERR_INVALID_ARGUMENT,
