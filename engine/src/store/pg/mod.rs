@@ -2,9 +2,11 @@
 //! writer works in sets (a few statements per batch, arrays and `unnest`), since on
 //! PostgreSQL round trips, not commits, are what a write costs (see docs/engine.md).
 
+pub(crate) mod reads;
 // Filled in by the PostgreSQL store work in progress.
 #[allow(dead_code)]
 pub(crate) mod schema;
+pub(crate) mod search;
 
 use std::sync::Arc;
 
@@ -25,9 +27,5 @@ pub(crate) fn open(opts: &Options, url: &str, stats: Arc<Counters>) -> Result<Op
 
 /// A reading side of its own (for a thread that reads on its own, such as the dispatcher).
 pub(crate) fn reader_side(opts: &Options, url: &str) -> Result<Box<dyn Reads>> {
-    let _ = opts;
-    Err(Error::Open {
-        path: url.to_owned(),
-        reason: "PostgreSQL support is not built yet".into(),
-    })
+    Ok(Box::new(reads::PgReads::new(opts, url)?))
 }
