@@ -24,6 +24,7 @@ use ember_engine::{
 use tempfile::TempDir;
 
 pub mod authz;
+pub mod child;
 pub mod disk;
 pub mod pg;
 pub mod watchdog;
@@ -47,6 +48,23 @@ macro_rules! both_stores {
 }
 #[allow(unused_imports)]
 pub(crate) use both_stores;
+
+/// Generates, for each named test function, a module of that name with one test,
+/// `postgres`, which runs the function on PostgreSQL (see [`run_on`]): for tests only a
+/// shared database makes possible.
+#[allow(unused_macros)]
+macro_rules! postgres_only {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn postgres() {
+                $crate::common::run_on($crate::common::Store::Postgres, super::$name);
+            }
+        }
+    )+};
+}
+#[allow(unused_imports)]
+pub(crate) use postgres_only;
 
 /// The store a test's databases live in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

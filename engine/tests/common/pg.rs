@@ -62,6 +62,24 @@ pub fn available() -> bool {
     false
 }
 
+/// A throw-away cluster of the test's own, for a test that stops or restarts its server
+/// (the shared one, or an `EMBER_TEST_PG_URL` server, cannot be). `None`, after the skip
+/// line, when the PostgreSQL binaries are missing, or a failure under `EMBER_REQUIRE_PG=1`.
+pub fn private_cluster() -> Option<Cluster> {
+    if bin_dir().is_some() {
+        return Some(Cluster::start_new());
+    }
+    if std::env::var("EMBER_REQUIRE_PG").is_ok_and(|v| v == "1") {
+        panic!(
+            "EMBER_REQUIRE_PG=1 but the PostgreSQL binaries are missing (/usr/lib/postgresql/15/bin)"
+        );
+    }
+    SKIPPED.call_once(|| {
+        let _ = writeln!(std::io::stderr(), "{SKIP_LINE}");
+    });
+    None
+}
+
 /// The server, started on first use; `None` when there is no PostgreSQL.
 pub fn server() -> Option<&'static Server> {
     SERVER.get_or_init(find_server).as_ref()
