@@ -8,6 +8,7 @@ mod migrate;
 pub(crate) mod reads;
 #[allow(dead_code)]
 pub(crate) mod schema;
+mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,12 +44,11 @@ pub(crate) fn open(opts: &Options, url: &str, stats: Arc<Counters>) -> Result<Op
     let mut conn = Conn::new(client);
     let epoch = migrate::migrate(&mut conn).map_err(|e| open_error(url, e))?;
     let reads = reader_side(opts, url)?;
-    drop(conn);
-    let _ = (reads, epoch);
-    Err(Error::Open {
-        path: redact(url),
-        reason: "PostgreSQL writes are not built yet".into(),
-    })
+    Ok((
+        Box::new(writes::PgWrites::new(opts, url, conn)),
+        reads,
+        epoch,
+    ))
 }
 
 /// A reading side of its own (for a thread that reads on its own, such as the dispatcher).
