@@ -8,6 +8,7 @@ mod migrate;
 pub(crate) mod reads;
 #[allow(dead_code)]
 pub(crate) mod schema;
+pub(crate) mod search;
 mod writes;
 
 use std::sync::Arc;

@@ -30,9 +30,7 @@ use crate::store::ops::{Batch, Cx, Effects, Op};
 use crate::store::pg::conn::{self, Conn, ConnectOptions, is_retryable};
 use attempt::Outcome;
 
-/// The text search configuration of `messages.search`.
-// TODO(wip-pgr): `crate::store::pg::search::TS_CONFIG` once the reads are merged.
-pub(crate) const TS_CONFIG: &str = "simple";
+use crate::store::pg::search::TS_CONFIG;
 
 /// First pause before a batch is run again; doubled up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
