@@ -8,6 +8,7 @@ mod migrate;
 pub(crate) mod reads;
 #[allow(dead_code)]
 pub(crate) mod schema;
+pub(crate) mod search;
 mod writes;
 
 use std::sync::Arc;
@@ -53,12 +54,7 @@ pub(crate) fn open(opts: &Options, url: &str, stats: Arc<Counters>) -> Result<Op
 
 /// A reading side of its own (for a thread that reads on its own, such as the dispatcher).
 pub(crate) fn reader_side(opts: &Options, url: &str) -> Result<Box<dyn Reads>> {
-    // Until the reading side lands (branch wip-pgr): `Ok(Box::new(PgReads::new(..)?))`.
-    let _ = reads::PgReads::new(opts, url)?;
-    Err(Error::Open {
-        path: redact(url),
-        reason: "PostgreSQL reads are not built yet".into(),
-    })
+    Ok(Box::new(reads::PgReads::new(opts, url)?))
 }
 
 /// [`Error::Open`] for what failed while opening, unless it says more on its own.
