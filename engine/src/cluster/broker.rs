@@ -339,7 +339,7 @@ fn subscriber(shared: &Shared, commands: &Receiver<Command>) {
     let mut backoff = BACKOFF_FIRST;
     while !shared.stop.load(Ordering::Acquire) {
         // Commands that came while disconnected only change what is wanted.
-        apply_commands(commands, &mut wanted, &mut |_, _| Ok(()));
+        let _ = apply_commands(commands, &mut wanted, &mut |_, _| Ok(()));
         let mut conn = match connect(shared) {
             Ok(c) => {
                 backoff = BACKOFF_FIRST;
