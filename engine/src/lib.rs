@@ -38,7 +38,6 @@
 
 mod auth;
 mod clock;
-#[allow(dead_code)] // Wired into the engine in the next commits.
 mod cluster;
 mod content;
 mod engine;

@@ -48,6 +48,7 @@ pub(crate) enum BrokerEvent<'a> {
         /// The full channel name.
         channel: &'a str,
         /// The publishing engine.
+        #[allow(dead_code)] // For presence, which counts connections per engine (clnode).
         origin: i64,
         /// What it published.
         payload: &'a [u8],

@@ -61,6 +61,7 @@ impl<T: Sequenced> Default for Reorder<T> {
 
 impl<T: Sequenced> Reorder<T> {
     /// The last change delivered (or superseded), once anchored.
+    #[cfg(test)]
     pub(crate) fn delivered(&self) -> Option<u64> {
         self.delivered
     }
