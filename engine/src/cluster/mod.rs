@@ -38,6 +38,7 @@ pub(crate) mod reorder;
 pub(crate) mod wire;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -105,6 +106,8 @@ pub(crate) struct Cluster {
     /// Until when store reads are paused after a failure.
     retry_at: Mutex<Option<Instant>>,
     last_poll: Mutex<Instant>,
+    /// Store reads made to fill gaps.
+    reads: AtomicU64,
 }
 
 impl Cluster {
@@ -132,7 +135,13 @@ impl Cluster {
             start: Instant::now(),
             retry_at: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
+            reads: AtomicU64::new(0),
         })
+    }
+
+    /// How many store reads filled gaps so far.
+    pub(crate) fn store_reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// What the dispatcher waits on besides the writer.
@@ -308,6 +317,7 @@ impl Cluster {
                 continue;
             };
             while let Some(since) = buf.due(now) {
+                self.reads.fetch_add(1, Ordering::Relaxed);
                 let page = match reader.room_changes(room, since, crate::MAX_CHANGES_PAGE) {
                     Ok(page) => page,
                     Err(e) => {
