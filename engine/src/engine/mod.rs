@@ -2,6 +2,7 @@
 
 mod accounts;
 mod live;
+pub(crate) use live::replay_event;
 mod messages;
 #[cfg(feature = "bench-internals")]
 pub(crate) use messages::post_draft;
@@ -12,6 +13,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
 use crate::live::{Live, spawn_dispatcher};
@@ -43,6 +45,8 @@ struct Inner {
     live: Arc<Live>,
     plugins: Arc<Plugins>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
+    /// This engine's membership in a cluster ([`Options::broker`]).
+    cluster: Option<Arc<Cluster>>,
     opts: Options,
     limiter: LoginLimiter,
     /// A hash to check against when a login does not exist (equal timing).
@@ -80,12 +84,21 @@ impl Engine {
             plugins.register(Box::new(Sounds))?;
         }
         let reader = Store::dedicated_reader(&opts)?;
+        let cluster = match &opts.broker {
+            Some(url) => Some(Arc::new(Cluster::start(
+                url,
+                &store.epoch.to_string(),
+                store.origin,
+            )?)),
+            None => None,
+        };
         let dispatcher = spawn_dispatcher(
             live.clone(),
             plugins.clone(),
             changes_rx,
             reader,
             store.origin,
+            cluster.clone(),
         )
         .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
         Ok(Engine {
@@ -94,6 +107,7 @@ impl Engine {
                 live,
                 plugins,
                 dispatcher: Mutex::new(Some(dispatcher)),
+                cluster,
                 limiter: LoginLimiter::new(
                     opts.login_attempts,
                     opts.login_attempts_per_login,
@@ -140,9 +154,20 @@ impl Engine {
         self.inner.plugins.statuses()
     }
 
+    /// In a cluster ([`Options::broker`]): how many reads of the store filled gaps in what
+    /// the other engines published (after a lost publication or a broker reconnect); 0
+    /// otherwise.
+    pub fn cluster_store_reads(&self) -> u64 {
+        self.cluster().map_or(0, Cluster::store_reads)
+    }
+
     /// Live room and user subscriptions right now.
     pub fn subscription_counts(&self) -> (usize, usize) {
         self.inner.live.hub.counts()
+    }
+
+    pub(crate) fn cluster(&self) -> Option<&Cluster> {
+        self.inner.cluster.as_deref()
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -167,6 +192,9 @@ impl Inner {
             if thread.join().is_err() {
                 log::error!("the dispatcher thread panicked");
             }
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster.stop();
         }
         // Everything committed was delivered: end the streams, then let the plugins go.
         self.live.hub.close();
