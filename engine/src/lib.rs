@@ -38,6 +38,7 @@
 
 mod auth;
 mod clock;
+mod cluster;
 mod content;
 mod engine;
 mod error;

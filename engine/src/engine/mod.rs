@@ -88,7 +88,7 @@ impl Engine {
             store.origin,
         )
         .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 live,
@@ -103,7 +103,21 @@ impl Engine {
                 claim: Mutex::new(claim),
                 opts,
             }),
-        })
+        };
+        engine.join_cluster()?;
+        Ok(engine)
+    }
+
+    /// Shares presence and typing with the other nodes on [`Options::broker`], if any.
+    fn join_cluster(&self) -> Result<()> {
+        let (Some(url), live) = (&self.inner.opts.broker, &self.inner.live) else {
+            return Ok(());
+        };
+        let cluster =
+            crate::cluster::Ephemeral::start(url, self.inner.opts.presence_ttl, live.clone())
+                .inspect_err(|_| self.close())?;
+        let _ = live.cluster.set(cluster);
+        Ok(())
     }
 
     /// The database's epoch: sequence numbers from another epoch mean nothing here.
@@ -167,6 +181,10 @@ impl Inner {
             if thread.join().is_err() {
                 log::error!("the dispatcher thread panicked");
             }
+        }
+        // This node's users leave the cluster's rooms before the streams end.
+        if let Some(cluster) = self.live.cluster.get() {
+            cluster.stop();
         }
         // Everything committed was delivered: end the streams, then let the plugins go.
         self.live.hub.close();
