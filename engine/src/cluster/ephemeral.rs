@@ -1,21 +1,22 @@
 //! Presence and typing between the nodes of a cluster. A worker thread keeps this node's
-//! presence in Redis ([`super::presence`]) and publishes its presence and typing events;
-//! a listener thread shows other nodes' events to this node's subscribers. Callers never
-//! wait on Redis: they hand the worker a note and return. While Redis is unreachable the
-//! node behaves as a node alone (its own users' presence and typing, told to its own
+//! presence in Redis ([`super::presence`]) and publishes its presence and typing events on
+//! one channel every node listens to (through the [`super::broker::Broker`]'s subscriber);
+//! what other nodes publish there is shown to this node's subscribers. Callers never wait
+//! on Redis: they hand the worker a note and return. While Redis is unreachable the node
+//! behaves as a node alone (its own users' presence and typing, told to its own
 //! subscribers); around an outage a presence event may be told twice, never lost for good.
 
 use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
-use super::PREFIX;
+use super::Cluster;
+use super::broker::{BrokerEvent, frame};
 use super::link::Link;
 use super::presence::ClusterPresence;
 use super::typing::{Refreshes, RemoteTyping};
@@ -23,11 +24,6 @@ use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::ids::{RoomId, UserId};
 use crate::live::Live;
-
-/// How long the listener waits for a message before it looks at the stop flag.
-const LISTEN_TICK: Duration = Duration::from_millis(250);
-/// How long the listener waits before connecting again after losing Redis.
-const RECONNECT: Duration = Duration::from_millis(500);
 
 /// What a caller hands the worker.
 enum Note {
@@ -51,59 +47,67 @@ pub(crate) struct Ephemeral {
     /// For [`Ephemeral::online`], asked on the caller's thread.
     query: Link,
     refreshes: Mutex<Refreshes>,
-    stop: Arc<AtomicBool>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Ephemeral {
-    /// Joins the cluster on the Redis at `url`: this node's presence entries lapse within
-    /// `lapse` after it stops refreshing them. Redis need not be up yet.
-    pub(crate) fn start(url: &str, lapse: Duration, live: Arc<Live>) -> Result<Ephemeral> {
+    /// Joins the cluster on the Redis at `url` as engine `origin` of the database with
+    /// `epoch`: this node's presence entries lapse within `lapse` after it stops refreshing
+    /// them. Redis need not be up yet.
+    pub(crate) fn start(
+        url: &str,
+        epoch: &str,
+        origin: i64,
+        lapse: Duration,
+        live: Arc<Live>,
+        cluster: &Cluster,
+    ) -> Result<Ephemeral> {
         let bad = |e: redis::RedisError| Error::validation("broker", e.to_string());
-        let node = format!("{:016x}", rand::random::<u64>());
+        let node = origin.to_string();
+        // Outside the namespace the cluster's change listener hears (`ember:<epoch>:`).
+        let channel = format!("ember:ephemeral:{epoch}");
         let lapse_ms = (lapse.as_millis() as u64).max(30);
-        let presence = Arc::new(ClusterPresence::new(PREFIX, &node, lapse_ms * 2 / 3));
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let stop = Arc::new(AtomicBool::new(false));
+        let presence = Arc::new(ClusterPresence::new(
+            &format!("ember:{epoch}:"),
+            &node,
+            lapse_ms * 2 / 3,
+        ));
         let remote = Arc::new(Mutex::new(RemoteTyping::default()));
+        let shown = live.clone();
+        let heard = remote.clone();
+        cluster.broker().listen(
+            channel.clone(),
+            Box::new(move |event| {
+                if let BrokerEvent::Message { payload, .. } = event {
+                    show(&shown, &heard, payload);
+                }
+            }),
+        );
+        cluster.broker().subscribe(channel.clone());
+        let (tx, rx) = crossbeam_channel::unbounded();
         let worker = Worker {
             link: Link::new(url).map_err(bad)?,
             presence: presence.clone(),
-            live: live.clone(),
-            remote: remote.clone(),
-            node: node.clone(),
+            live,
+            remote,
+            origin,
+            channel,
             held: HashSet::new(),
             // An entry lives 2/3 of the TTL and is refreshed every 1/3, so a dead node's
             // users are offline within the TTL (with the sweep every 1/6, at most 1 s).
             refresh_every: Duration::from_millis(lapse_ms / 3),
             sweep_every: Duration::from_millis((lapse_ms / 6).clamp(5, 1000)),
         };
-        let client = redis::Client::open(url).map_err(bad)?;
-        let listener = Listener {
-            client,
-            live,
-            remote,
-            node,
-            stop: stop.clone(),
-        };
-        let spawn_err = |e: std::io::Error| Error::Storage(format!("cannot start a thread: {e}"));
-        let threads = vec![
-            std::thread::Builder::new()
-                .name("ember-cluster".into())
-                .spawn(move || worker.run(&rx))
-                .map_err(spawn_err)?,
-            std::thread::Builder::new()
-                .name("ember-cluster-listen".into())
-                .spawn(move || listener.run())
-                .map_err(spawn_err)?,
-        ];
+        let worker = std::thread::Builder::new()
+            .name("ember-cluster".into())
+            .spawn(move || worker.run(&rx))
+            .map_err(|e| Error::Storage(format!("cannot start a thread: {e}")))?;
         Ok(Ephemeral {
             notes: tx,
             presence,
             query: Link::new(url).map_err(bad)?,
             refreshes: Mutex::new(Refreshes::default()),
-            stop,
-            threads: Mutex::new(threads),
+            worker: Mutex::new(Some(worker)),
         })
     }
 
@@ -141,14 +145,13 @@ impl Ephemeral {
         self.presence.online(&self.query, room)
     }
 
-    /// Lets go of this node's presence (the room hears its users leave) and stops the
-    /// threads. Idempotent.
+    /// Lets go of this node's presence (the rooms hear its users leave) and stops the
+    /// worker. Idempotent.
     pub(crate) fn stop(&self) {
         let _ = self.notes.send(Note::Stop);
-        self.stop.store(true, Ordering::Relaxed);
-        for thread in self.threads.lock().drain(..) {
+        if let Some(thread) = self.worker.lock().take() {
             if thread.join().is_err() {
-                log::error!("a cluster thread panicked");
+                log::error!("the cluster presence thread panicked");
             }
         }
     }
@@ -159,7 +162,8 @@ struct Worker {
     presence: Arc<ClusterPresence>,
     live: Arc<Live>,
     remote: Arc<Mutex<RemoteTyping>>,
-    node: String,
+    origin: i64,
+    channel: String,
     /// The (room, user) pairs this node holds in Redis.
     held: HashSet<(RoomId, UserId)>,
     refresh_every: Duration,
@@ -226,11 +230,15 @@ impl Worker {
         self.publish(&Wire::Presence { room, user, online });
     }
 
+    /// Publishes at once (not through the broker's queue), so that a closing node's
+    /// offline events leave before it stops.
     fn publish(&self, wire: &Wire) {
-        let text = wire.encode(&self.node);
-        let channel = channel();
+        let payload = frame(self.origin, wire.encode().as_bytes());
         let _: Option<i64> = self.link.run("publish", |c| {
-            redis::cmd("PUBLISH").arg(&channel).arg(&text).query(c)
+            redis::cmd("PUBLISH")
+                .arg(&self.channel)
+                .arg(&payload)
+                .query(c)
         });
     }
 
@@ -262,77 +270,33 @@ impl Worker {
     }
 }
 
-struct Listener {
-    client: redis::Client,
-    live: Arc<Live>,
-    remote: Arc<Mutex<RemoteTyping>>,
-    node: String,
-    stop: Arc<AtomicBool>,
-}
-
-impl Listener {
-    fn run(self) {
-        let mut logged = false;
-        while !self.stop.load(Ordering::Relaxed) {
-            if let Err(e) = self.listen() {
-                if !logged {
-                    log::warn!("cluster presence listener: {e}; retrying");
-                    logged = true;
-                }
-                std::thread::sleep(RECONNECT);
-            }
-        }
-    }
-
-    /// Subscribes and shows what arrives until the stop flag is set or Redis fails.
-    fn listen(&self) -> redis::RedisResult<()> {
-        let mut conn = self.client.get_connection_with_timeout(LISTEN_TICK)?;
-        let mut sub = conn.as_pubsub();
-        sub.set_read_timeout(Some(LISTEN_TICK))?;
-        sub.subscribe(channel())?;
-        while !self.stop.load(Ordering::Relaxed) {
-            match sub.get_message() {
-                Ok(msg) => self.show(msg.get_payload_bytes()),
-                Err(e) if e.is_timeout() => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    fn show(&self, payload: &[u8]) {
-        let Some((node, wire)) = std::str::from_utf8(payload).ok().and_then(Wire::decode) else {
-            return;
-        };
-        if node == self.node {
-            return;
-        }
-        match wire {
-            Wire::Presence { room, user, online } => self.live.hub.publish(Event::Presence {
-                room_id: room,
-                user_id: user,
-                online,
-            }),
-            Wire::Typing { room, user, active } => {
-                let now = self.live.clock.now_ms();
-                let shown = self.remote.lock().heard(room, user, active, now);
-                if let Some(active) = shown {
-                    self.live.hub.publish(Event::Typing {
-                        room_id: room,
-                        user_id: user,
-                        active,
-                    });
-                }
+/// Shows another node's event to this node's subscribers (on the broker's thread).
+fn show(live: &Live, remote: &Mutex<RemoteTyping>, payload: &[u8]) {
+    let Some(wire) = std::str::from_utf8(payload).ok().and_then(Wire::decode) else {
+        log::warn!("cluster: dropped a malformed presence or typing publication");
+        return;
+    };
+    match wire {
+        Wire::Presence { room, user, online } => live.hub.publish(Event::Presence {
+            room_id: room,
+            user_id: user,
+            online,
+        }),
+        Wire::Typing { room, user, active } => {
+            let shown = remote.lock().heard(room, user, active, live.clock.now_ms());
+            if let Some(active) = shown {
+                live.hub.publish(Event::Typing {
+                    room_id: room,
+                    user_id: user,
+                    active,
+                });
             }
         }
     }
 }
 
-fn channel() -> String {
-    format!("{PREFIX}ephemeral")
-}
-
-/// A presence or typing event as it crosses Redis: `p|node|room|user|1`.
+/// A presence or typing event as it crosses Redis: `p|room|user|1` (the broker's frame
+/// carries the sending engine).
 #[derive(Debug, PartialEq)]
 enum Wire {
     Presence {
@@ -348,19 +312,18 @@ enum Wire {
 }
 
 impl Wire {
-    fn encode(&self, node: &str) -> String {
+    fn encode(&self) -> String {
         let (kind, room, user, on) = match self {
             Wire::Presence { room, user, online } => ('p', room, user, online),
             Wire::Typing { room, user, active } => ('t', room, user, active),
         };
-        format!("{kind}|{node}|{room}|{user}|{}", u8::from(*on))
+        format!("{kind}|{room}|{user}|{}", u8::from(*on))
     }
 
-    /// The sender's node and the event; `None` for anything else.
-    fn decode(text: &str) -> Option<(&str, Wire)> {
+    /// The event; `None` for anything else.
+    fn decode(text: &str) -> Option<Wire> {
         let mut parts = text.split('|');
         let kind = parts.next()?;
-        let node = parts.next()?;
         let room = RoomId::from_str(parts.next()?).ok()?;
         let user = UserId::from_str(parts.next()?).ok()?;
         let on = match parts.next()? {
@@ -384,7 +347,7 @@ impl Wire {
             },
             _ => return None,
         };
-        Some((node, wire))
+        Some(wire)
     }
 }
 
@@ -409,13 +372,13 @@ mod tests {
                 active: false,
             },
         ] {
-            let text = wire.encode("n1");
-            assert_eq!(Wire::decode(&text), Some(("n1", wire)));
+            let text = wire.encode();
+            assert_eq!(Wire::decode(&text), Some(wire));
         }
-        for bad in ["", "p|n1", "x|n1|a|b|1", "p|n1|not-a-uuid|x|1"] {
+        for bad in ["", "p", "x|a|b|1", "p|not-a-uuid|x|1"] {
             assert_eq!(Wire::decode(bad), None, "{bad}");
         }
-        let extra = format!("p|n|{room}|{user}|1|more");
+        let extra = format!("p|{room}|{user}|1|more");
         assert_eq!(Wire::decode(&extra), None);
     }
 }

@@ -13,6 +13,9 @@ use crate::ratelimit::RateLimit;
 
 use super::link::Link;
 
+/// What the buckets' keys start with (user ids are unique across databases).
+pub(crate) const PREFIX: &str = "ember:";
+
 /// Takes up to ARGV[3] tokens (or gives back -ARGV[3]); returns {taken, ms until the next
 /// token when fewer were taken than asked}. Time is Redis's, so nodes' clocks do not matter.
 const TAKE: &str = r"

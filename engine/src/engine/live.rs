@@ -30,6 +30,11 @@ impl Engine {
         // Registered before the read below (which also checks membership): live events
         // committed after that read's snapshot are buffered, none is missed.
         let (tx, rx) = crate::live::queue::pair();
+        // In a cluster, the room's changes are held until this subscription anchors.
+        let cluster = self.cluster();
+        if let Some(c) = cluster {
+            c.open(room);
+        }
         let id = live.hub.add_pending(room, user, tx);
         let replay = match since {
             None => store
@@ -61,10 +66,16 @@ impl Engine {
             Ok(r) => r,
             Err(e) => {
                 live.hub.remove_room_sub(room, id);
+                if let Some(c) = cluster {
+                    c.cancel(live, room);
+                }
                 return Err(e);
             }
         };
         live.hub.go_live(room, id, events, floor, complete);
+        if let Some(c) = cluster {
+            c.anchor(live, room, floor);
+        }
         Ok(Subscription {
             room_id: room,
             head_change_seq: head,
@@ -165,7 +176,7 @@ impl Engine {
         self.store().reads()?.check_member(user, room)?;
         let live = &self.inner.live;
         let event = live.typing.lock().set(room, user, active, self.now());
-        match (event, live.cluster.get()) {
+        match (event, live.ephemeral.get()) {
             (Some(active), _) => live.typing_changed(room, user, active),
             (None, Some(cluster)) if active => cluster.typing_refreshed(room, user, self.now()),
             _ => {}
@@ -181,7 +192,7 @@ impl Engine {
 }
 
 /// How a replayed message is announced: its current state under the latest change kind.
-fn replay_event(m: Message) -> Event {
+pub(crate) fn replay_event(m: Message) -> Event {
     if m.deleted {
         Event::MessageDeleted(m)
     } else if m.edited_at.is_some() {

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod live;
+pub(crate) use live::replay_event;
 mod messages;
 #[cfg(feature = "bench-internals")]
 pub(crate) use messages::post_draft;
@@ -12,6 +13,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::ids::Epoch;
 use crate::live::{Live, spawn_dispatcher};
@@ -43,6 +45,8 @@ struct Inner {
     live: Arc<Live>,
     plugins: Arc<Plugins>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
+    /// This engine's membership in a cluster ([`Options::broker`]).
+    cluster: Option<Arc<Cluster>>,
     opts: Options,
     limiter: LoginLimiter,
     /// A hash to check against when a login does not exist (equal timing).
@@ -80,12 +84,21 @@ impl Engine {
             plugins.register(Box::new(Sounds))?;
         }
         let reader = Store::dedicated_reader(&opts)?;
+        let cluster = match &opts.broker {
+            Some(url) => Some(Arc::new(Cluster::start(
+                url,
+                &store.epoch.to_string(),
+                store.origin,
+            )?)),
+            None => None,
+        };
         let dispatcher = spawn_dispatcher(
             live.clone(),
             plugins.clone(),
             changes_rx,
             reader,
             store.origin,
+            cluster.clone(),
         )
         .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
         let engine = Engine {
@@ -94,6 +107,7 @@ impl Engine {
                 live,
                 plugins,
                 dispatcher: Mutex::new(Some(dispatcher)),
+                cluster,
                 limiter: LoginLimiter::new(
                     opts.login_attempts,
                     opts.login_attempts_per_login,
@@ -110,13 +124,20 @@ impl Engine {
 
     /// Shares presence and typing with the other nodes on [`Options::broker`], if any.
     fn join_cluster(&self) -> Result<()> {
-        let (Some(url), live) = (&self.inner.opts.broker, &self.inner.live) else {
+        let inner = &self.inner;
+        let (Some(url), Some(cluster)) = (&inner.opts.broker, &inner.cluster) else {
             return Ok(());
         };
-        let cluster =
-            crate::cluster::Ephemeral::start(url, self.inner.opts.presence_ttl, live.clone())
-                .inspect_err(|_| self.close())?;
-        let _ = live.cluster.set(cluster);
+        let ephemeral = crate::cluster::Ephemeral::start(
+            url,
+            &self.epoch().to_string(),
+            inner.store.origin,
+            inner.opts.presence_ttl,
+            inner.live.clone(),
+            cluster,
+        )
+        .inspect_err(|_| self.close())?;
+        let _ = inner.live.ephemeral.set(ephemeral);
         Ok(())
     }
 
@@ -159,6 +180,10 @@ impl Engine {
         self.inner.live.hub.counts()
     }
 
+    pub(crate) fn cluster(&self) -> Option<&Cluster> {
+        self.inner.cluster.as_deref()
+    }
+
     pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
@@ -182,8 +207,11 @@ impl Inner {
                 log::error!("the dispatcher thread panicked");
             }
         }
-        // This node's users leave the cluster's rooms before the streams end.
-        if let Some(cluster) = self.live.cluster.get() {
+        // This node's users leave the cluster's rooms (told to the others at once).
+        if let Some(ephemeral) = self.live.ephemeral.get() {
+            ephemeral.stop();
+        }
+        if let Some(cluster) = &self.cluster {
             cluster.stop();
         }
         // Everything committed was delivered: end the streams, then let the plugins go.

@@ -297,6 +297,31 @@ impl Hub {
         !reg.rooms.is_empty() || !reg.users.is_empty()
     }
 
+    /// True when the room has room subscriptions here.
+    pub(crate) fn has_room_subs(&self, room: RoomId) -> bool {
+        self.reg.lock().rooms.contains_key(&room)
+    }
+
+    /// The rooms anyone here listens to: with room subscriptions, or watched by a member's
+    /// user subscription.
+    pub(crate) fn interest(&self) -> HashSet<RoomId> {
+        let reg = self.reg.lock();
+        reg.rooms
+            .keys()
+            .chain(reg.watching.keys())
+            .copied()
+            .collect()
+    }
+
+    /// Every user subscription: (user, id).
+    pub(crate) fn user_subs(&self) -> Vec<(UserId, u64)> {
+        let reg = self.reg.lock();
+        reg.users
+            .iter()
+            .flat_map(|(user, subs)| subs.iter().map(move |s| (*user, s.id)))
+            .collect()
+    }
+
     /// Fans a room-level event out to the room's subscribers.
     pub(crate) fn publish(&self, event: Event) {
         self.publish_shared(Shared::new(event));
@@ -520,11 +545,12 @@ impl Hub {
     }
 }
 
-/// Queues a live event for a room subscription, dropping what the replay already had.
-/// Returns false when the subscription must go (lagged or dropped by its owner).
+/// Queues a live event for a room subscription, dropping what the replay already had (and
+/// any change not newer than the last one queued). Returns false when the subscription
+/// must go (lagged or dropped by its owner).
 fn offer(sub: &mut RoomSub, event: &SharedEvent, capacity: usize) -> bool {
     if let Some(cs) = event.event().change_seq() {
-        if cs <= sub.floor {
+        if cs <= sub.floor || cs <= sub.last {
             return true;
         }
         if !deliver(&sub.tx, event.clone(), capacity, sub.last) {

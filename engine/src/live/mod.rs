@@ -79,7 +79,7 @@ pub(crate) struct Live {
     pub typing: Mutex<Typing>,
     pub clock: Clock,
     /// Presence and typing shared with the other nodes of a cluster, when in one.
-    pub cluster: OnceLock<Ephemeral>,
+    pub ephemeral: OnceLock<Ephemeral>,
 }
 
 impl Live {
@@ -89,7 +89,7 @@ impl Live {
             presence: Mutex::new(Presence::new(presence_ttl_ms)),
             typing: Mutex::new(Typing::default()),
             clock,
-            cluster: OnceLock::new(),
+            ephemeral: OnceLock::new(),
         }
     }
 
@@ -97,7 +97,7 @@ impl Live {
     /// one closed or lapsed: the room hears of it (in a cluster, when the user's first or
     /// last connection on any node).
     pub(crate) fn presence_changed(&self, room_id: RoomId, user_id: UserId, online: bool) {
-        match self.cluster.get() {
+        match self.ephemeral.get() {
             Some(cluster) => cluster.presence_changed(room_id, user_id, online),
             None => self.hub.publish(Event::Presence {
                 room_id,
@@ -115,7 +115,7 @@ impl Live {
             user_id,
             active,
         });
-        if let Some(cluster) = self.cluster.get() {
+        if let Some(cluster) = self.ephemeral.get() {
             cluster.typing_changed(room_id, user_id, active, self.clock.now_ms());
         }
     }
@@ -124,7 +124,7 @@ impl Live {
     /// Redis is unreachable).
     pub(crate) fn online(&self, room: RoomId) -> Vec<UserId> {
         let mut users = self.presence.lock().online(room);
-        if let Some(shared) = self.cluster.get().and_then(|c| c.online(room)) {
+        if let Some(shared) = self.ephemeral.get().and_then(|c| c.online(room)) {
             users.extend(shared);
             users.sort();
             users.dedup();
@@ -144,7 +144,7 @@ impl Live {
         for (room_id, user_id, active) in typing {
             self.typing_changed(room_id, user_id, active);
         }
-        if let Some(cluster) = self.cluster.get() {
+        if let Some(cluster) = self.ephemeral.get() {
             cluster.sweep(now);
         }
     }

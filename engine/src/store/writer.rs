@@ -69,7 +69,7 @@ fn post_limiter(opts: &Options) -> PostLimiter {
     let Some(url) = &opts.broker else {
         return PostLimiter::new();
     };
-    match crate::cluster::ratelimit::ClusterLimiter::new(url, crate::cluster::PREFIX) {
+    match crate::cluster::ratelimit::ClusterLimiter::new(url, crate::cluster::ratelimit::PREFIX) {
         Ok(shared) => PostLimiter::shared(shared),
         Err(e) => {
             log::warn!("broker URL {url}: {e}; posting limits are per node");

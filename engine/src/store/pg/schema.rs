@@ -100,6 +100,27 @@ CREATE UNIQUE INDEX messages_id ON messages(id);
 CREATE INDEX messages_pos ON messages(pos);
 CREATE INDEX messages_search ON messages USING gin(search);
 
+-- The text search configuration of messages.search (pg/search.rs TS_CONFIG): Snowball
+-- English stems without stop words, diacritics folded by unaccent when the extension can
+-- be created (it is a trusted contrib module; a server without contrib still migrates).
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS unaccent;
+EXCEPTION WHEN OTHERS THEN
+    RAISE WARNING 'unaccent is not available (%): search will not fold diacritics', SQLERRM;
+END $$;
+CREATE TEXT SEARCH DICTIONARY ember_english (TEMPLATE = snowball, LANGUAGE = english);
+CREATE TEXT SEARCH CONFIGURATION ember (COPY = simple);
+DO $$
+DECLARE
+    dictionaries text := CASE WHEN EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'unaccent')
+        THEN 'unaccent, ember_english' ELSE 'ember_english' END;
+BEGIN
+    EXECUTE 'ALTER TEXT SEARCH CONFIGURATION ember ALTER MAPPING FOR asciiword, asciihword, '
+        'hword_asciipart, word, hword, hword_part, numword, numhword, hword_numpart WITH '
+        || dictionaries;
+END $$;
+
 -- Messages whose full-text document is due (new, edited or deleted), written in the
 -- message's transaction: an acknowledged message is indexed even if the node dies first.
 CREATE TABLE fts_pending(pos bigint PRIMARY KEY);
