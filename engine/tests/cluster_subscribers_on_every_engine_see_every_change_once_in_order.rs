@@ -29,7 +29,8 @@ fn concurrent_changes_on_two_engines_reach_every_subscriber_once_in_order() {
     let subs = [
         a.subscribe(ann.id, room, None).expect("subscribe on A"),
         b.subscribe(bob.id, room, None).expect("subscribe on B"),
-        b.subscribe(ann.id, room, None).expect("a second subscriber on B"),
+        b.subscribe(ann.id, room, None)
+            .expect("a second subscriber on B"),
     ];
     let start: Vec<u64> = subs.iter().map(|s| s.head_change_seq()).collect();
 
@@ -98,7 +99,10 @@ fn the_same_client_message_id_on_two_engines_is_one_message_seen_once() {
                 .map(|h| h.join().expect("poster"))
                 .collect()
         });
-        assert_eq!(acks[0].message, acks[1].message, "both acks carry the one message");
+        assert_eq!(
+            acks[0].message, acks[1].message,
+            "both acks carry the one message"
+        );
         assert_eq!(acks.iter().filter(|p| p.duplicate).count(), 1);
         ids.push(acks[0].message.id);
     }
@@ -126,7 +130,8 @@ fn user_subscriptions_hear_unread_counts_of_posts_on_the_other_engine() {
     // Lets B follow the room's channel (user subscriptions are followed every 250 ms).
     std::thread::sleep(Duration::from_millis(600));
     for i in 0..5 {
-        a.post(new_post(ann.id, room, &format!("hi {i}"))).expect("post on A");
+        a.post(new_post(ann.id, room, &format!("hi {i}")))
+            .expect("post on A");
     }
     let deadline = Instant::now() + PATIENCE;
     loop {

@@ -114,7 +114,11 @@ impl Drop for Redis {
 
 /// PostgreSQL and Redis for a cluster test, or `None` after the skip lines.
 pub fn services(own_redis: bool) -> Option<(common::pg::Database, Redis)> {
-    let redis = if own_redis { Redis::own() } else { Redis::any() }?;
+    let redis = if own_redis {
+        Redis::own()
+    } else {
+        Redis::any()
+    }?;
     if !common::pg::available() {
         return None;
     }
@@ -178,7 +182,10 @@ pub fn assert_is_the_feed(engine: &Engine, user: UserId, room: RoomId, since: u6
         seqs.windows(2).all(|p| p[0] < p[1]),
         "received out of order or twice: {seqs:?}"
     );
-    assert!(seqs.first().is_none_or(|s| *s > since), "received a change from before the start");
+    assert!(
+        seqs.first().is_none_or(|s| *s > since),
+        "received a change from before the start"
+    );
     let mut feed = Vec::new();
     let mut cursor = since;
     loop {
@@ -198,5 +205,8 @@ pub fn assert_is_the_feed(engine: &Engine, user: UserId, room: RoomId, since: u6
     let mut seen: Vec<Message> = last.into_values().collect();
     seen.sort_by_key(|m| m.change_seq);
     assert_eq!(seen.len(), feed.len(), "messages received vs in the feed");
-    assert_eq!(seen, feed, "the last state received of each message is the feed's");
+    assert_eq!(
+        seen, feed,
+        "the last state received of each message is the feed's"
+    );
 }
