@@ -10,8 +10,14 @@ use serde_json::{Value, json};
 
 /// Sends `request` and returns its ack's message.
 fn acked(c: &mut Client, request: Value) -> Value {
-    c.send(request);
-    let (ack, _) = c.until("ack");
+    c.send(request.clone());
+    let ack = loop {
+        let v = c.next();
+        assert_ne!(v["type"], "error", "{request} was refused: {v}");
+        if v["type"] == "ack" {
+            break v;
+        }
+    };
     assert!(ack["message"].is_object(), "ack: {ack}");
     ack["message"].clone()
 }
@@ -21,7 +27,8 @@ fn posts_edits_and_deletes_sent_to_random_nodes_reach_every_client_once_in_order
     let Some(cl) = Cluster::new(false) else {
         return;
     };
-    let nodes = [cl.node(&[]), cl.node(&[]), cl.node(&[])];
+    let fast = ["--post-rate", "10000"];
+    let nodes = [cl.node(&fast), cl.node(&fast), cl.node(&fast)];
     let ann = cl.token("ann");
     // Two subscribers per node.
     let mut subscribers: Vec<(String, Client)> = Vec::new();
@@ -39,6 +46,7 @@ fn posts_edits_and_deletes_sent_to_random_nodes_reach_every_client_once_in_order
     let mut head = 0;
     for i in 0..150 {
         let w = &mut writers[rng.below(3)];
+        // Edits and deletes go to messages not deleted yet.
         let op = if posted.is_empty() { 0 } else { rng.below(5) };
         let m = match op {
             3 => {
@@ -49,7 +57,7 @@ fn posts_edits_and_deletes_sent_to_random_nodes_reach_every_client_once_in_order
                 )
             }
             4 => {
-                let target = &posted[rng.below(posted.len())];
+                let target = posted.swap_remove(rng.below(posted.len()));
                 acked(
                     w,
                     json!({"type": "delete", "message_id": target["id"], "ref": i}),

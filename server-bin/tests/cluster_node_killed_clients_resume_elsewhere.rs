@@ -24,7 +24,7 @@ fn a_killed_nodes_clients_resume_elsewhere_and_its_users_go_offline() {
     let ttl = TTL_MS.to_string();
     let flags = ["--presence-ttl-ms", &ttl, "--ping-interval-ms", "300"];
     let mut victim = cl.node(&flags);
-    let poster_node = cl.node(&flags);
+    let poster_node = cl.node(&[&flags[..], &["--post-rate", "10000"]].concat());
     let refuge = cl.node(&flags);
     // Carol watches from the node that stays; bob is on the node that dies.
     let mut carol = refuge.ws(&cl.token("carol"));

@@ -15,7 +15,8 @@ fn a_redis_restart_under_load_loses_no_change_and_doubles_none() {
     let Some(mut cl) = Cluster::new(true) else {
         return;
     };
-    let nodes = [cl.node(&[]), cl.node(&[]), cl.node(&[])];
+    let fast = ["--post-rate", "10000"];
+    let nodes = [cl.node(&fast), cl.node(&fast), cl.node(&fast)];
     let mut subscribers: Vec<(String, Client)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let mut c = node.ws(&cl.token("bob"));
