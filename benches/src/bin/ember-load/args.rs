@@ -44,10 +44,25 @@ pub(crate) struct PrepareArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// A server to load: NAME=HOST:PORT, or NAME=HOST:PORT@PID to also read its RSS and CPU
-    /// from /proc. Repeatable: targets are loaded one after another with the same plan.
-    #[arg(long = "target", value_name = "NAME=HOST:PORT[@PID]", required = true,
-          value_parser = Target::parse)]
+    /// from /proc. A cluster is a comma list of nodes, NAME=HOST:PORT@PID,HOST:PORT@PID:
+    /// clients are spread over them so that every room has subscribers on every node and
+    /// consecutive senders post to different nodes. Repeatable: targets are loaded one after
+    /// another with the same plan.
+    #[arg(long = "target", value_name = "NAME=HOST:PORT[@PID][,HOST:PORT[@PID]...]",
+          required = true, value_parser = Target::parse)]
     pub(crate) targets: Vec<Target>,
+    /// Another process whose CPU (with its children's, e.g. a PostgreSQL postmaster and its
+    /// backends, or Redis) is read over each target's window; repeatable.
+    #[arg(long = "watch", value_name = "PID")]
+    pub(crate) watch: Vec<u32>,
+    /// A shell command run once, `--during-at` seconds into the posting (e.g. a Redis
+    /// restart); the report then says how long after it ended every subscriber had every
+    /// message acknowledged before its end (`recovery_ms`).
+    #[arg(long, value_name = "SHELL")]
+    pub(crate) during: Option<String>,
+    /// Seconds into the posting when `--during` runs.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) during_at: u64,
     /// Session tokens, one a line (from `prepare`); client i uses token i mod N.
     #[arg(long, value_name = "FILE")]
     pub(crate) tokens: Option<PathBuf>,
@@ -66,6 +81,9 @@ pub(crate) struct RunArgs {
     /// Seconds of posting.
     #[arg(long, default_value_t = 10)]
     pub(crate) duration: u64,
+    /// Seconds to wait after the posting for the last deliveries.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) drain: u64,
     /// Only connect and hold (memory per idle connection); nobody posts.
     #[arg(long)]
     pub(crate) idle: bool,
@@ -80,30 +98,52 @@ pub(crate) struct RunArgs {
     pub(crate) arrivals: Arrivals,
 }
 
-/// One server to load.
+/// One server to load: a single node or the nodes of a cluster.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     pub(crate) name: String,
+    pub(crate) nodes: Vec<Node>,
+}
+
+/// One node of a target.
+#[derive(Clone, Debug)]
+pub(crate) struct Node {
     pub(crate) addr: String,
     pub(crate) pid: Option<u32>,
 }
 
 impl Target {
-    /// `NAME=HOST:PORT[@PID]`; without `NAME=` the name is `server`.
+    /// `NAME=HOST:PORT[@PID][,HOST:PORT[@PID]...]`; without `NAME=` the name is `server`.
     pub(crate) fn parse(t: &str) -> Res<Target> {
         let (name, rest) = t.split_once('=').unwrap_or(("server", t));
-        let (addr, pid) = match rest.split_once('@') {
-            Some((a, p)) => (
-                a,
-                Some(p.parse::<u32>().map_err(|_| format!("bad pid in {t}"))?),
-            ),
-            None => (rest, None),
-        };
+        let mut nodes = Vec::new();
+        for node in rest.split(',') {
+            let (addr, pid) = match node.split_once('@') {
+                Some((a, p)) => (
+                    a,
+                    Some(p.parse::<u32>().map_err(|_| format!("bad pid in {t}"))?),
+                ),
+                None => (node, None),
+            };
+            if addr.is_empty() {
+                return Err(format!("empty address in {t}"));
+            }
+            nodes.push(Node {
+                addr: addr.to_owned(),
+                pid,
+            });
+        }
         Ok(Target {
             name: name.to_owned(),
-            addr: addr.to_owned(),
-            pid,
+            nodes,
         })
+    }
+
+    /// The node client `i` connects to: clients of one room (`i % rooms`) alternate over
+    /// the nodes, and so do consecutive clients (the senders are clients `0..S`).
+    pub(crate) fn node_of(&self, i: usize, rooms: usize) -> usize {
+        let rooms = rooms.max(1);
+        (i % rooms + i / rooms) % self.nodes.len().max(1)
     }
 }
 

@@ -6,20 +6,30 @@
 //! ember-load prepare --db ember.db --rooms 10 --users 20 --out DIR
 //!     creates users, open rooms and session tokens; writes DIR/tokens.txt and DIR/rooms.txt
 //! ember-load run --target ember=127.0.0.1:8080@PID [--target tokio=127.0.0.1:9090@PID]
+//!     [--target cluster=127.0.0.1:8081@PID,127.0.0.1:8082@PID] [--watch PID]
 //!     --tokens DIR/tokens.txt --rooms DIR/rooms.txt
 //!     [--clients 1000] [--senders 10] [--rate 50] [--duration 10] [--idle] [--hold 0]
-//!     [--wave 100] [--arrivals steady|poisson|in-step]
+//!     [--wave 100] [--arrivals steady|poisson|in-step] [--drain 2]
+//!     [--during 'SHELL COMMAND' --during-at 3]
 //! ```
+//! `prepare --db` also takes a `postgres://` URL (the database a cluster shares).
 //! Client `i` subscribes to room `i % R`; clients `0..S` also post `--rate` messages per
 //! second each: `steady` (the default) at a fixed period from a random phase, so senders are
 //! independent as real ones are; `poisson` at exponentially distributed gaps (random
 //! clustering); `in-step` all on the same clock, every sender posting at the same instant
 //! (a worst case: each tick is a burst of S posts). Per target it prints one JSON line,
 //! then a readable summary: connect time, ack and delivery latency (p50/p99/max), delivered
-//! frames/s, missing deliveries, and the server's RSS (per connection) and CPU from
-//! `/proc/PID`.
+//! frames/s, missing, doubled and out-of-order deliveries, and the server's RSS (per
+//! connection) and CPU from `/proc/PID`, also per delivered frame.
+//!
+//! A target with several nodes (a cluster on one database and one broker) spreads its
+//! clients: the clients of each room alternate over the nodes, and so do the senders. Its
+//! report adds the delivery latency to clients on the sender's node and on the others, and
+//! the time from the sender's ack (which leaves its node after COMMIT) to the frame on
+//! another node. `--watch PID` adds the CPU of other processes (PostgreSQL with its backends,
+//! Redis); `--during` runs a command mid-run (a broker restart) and reports how long after
+//! it every subscriber had caught up (`recovery_ms`).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -33,8 +43,13 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 mod args;
+mod procs;
+mod summary;
+mod tally;
 
-use args::{Arrivals, Cli, Command, PrepareArgs, RunArgs};
+use args::{Arrivals, Cli, Command, PrepareArgs, RunArgs, Target};
+use procs::{clk_tck, cpu_ticks, raise_fd_limit, rss_kib, tree_cpu_ticks};
+use tally::{Seen, Tally, pct_ms};
 
 type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
 type Res<T> = Result<T, String>;
@@ -107,12 +122,15 @@ struct Plan {
     senders: usize,
     rate: u64,
     duration: Duration,
+    drain: Duration,
     idle: bool,
     hold: Duration,
     wave: usize,
     arrivals: Arrivals,
     tokens: Vec<String>,
     rooms: Vec<String>,
+    watch: Vec<u32>,
+    during: Option<(String, Duration)>,
 }
 
 fn lines(path: Option<&PathBuf>, default: &str) -> Res<Vec<String>> {
@@ -135,12 +153,18 @@ fn run(args: &RunArgs) -> Res<()> {
         senders: args.senders,
         rate: args.rate,
         duration: Duration::from_secs(args.duration),
+        drain: Duration::from_secs(args.drain),
         idle: args.idle,
         hold: Duration::from_secs(args.hold),
         wave: args.wave as usize,
         arrivals: args.arrivals,
         tokens: lines(args.tokens.as_ref(), "none")?,
         rooms: lines(args.rooms.as_ref(), "00000000-0000-7000-8000-000000000000")?,
+        watch: args.watch.clone(),
+        during: args
+            .during
+            .clone()
+            .map(|c| (c, Duration::from_secs(args.during_at))),
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -148,12 +172,12 @@ fn run(args: &RunArgs) -> Res<()> {
         .map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
     for t in &args.targets {
-        let report = rt.block_on(load(&t.name, &t.addr, t.pid, &plan))?;
+        let report = rt.block_on(load(t, &plan))?;
         println!("{report}");
         reports.push(report);
     }
     for r in &reports {
-        summary(r);
+        summary::print(r);
     }
     Ok(())
 }
@@ -167,28 +191,49 @@ fn micros() -> u64 {
     base().elapsed().as_micros() as u64
 }
 
-/// What one client saw.
-#[derive(Default)]
-struct Seen {
-    acks: Vec<u64>,
-    deliveries: Vec<u64>,
-    acked_per_room: HashMap<usize, u64>,
-    errors: u64,
+/// The sum of `f` over the processes, if every one could be read.
+fn sum_over(pids: &[u32], f: fn(u32) -> Option<u64>) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| f(p)).sum()
 }
 
-async fn load(name: &str, addr: &str, pid: Option<u32>, plan: &Plan) -> Res<Value> {
-    let rss_before = pid.and_then(rss_kib);
+/// Runs the `--during` command `at` after the posting starts; answers when it ended.
+async fn during(command: String, at: Duration) -> Option<u64> {
+    tokio::time::sleep(at).await;
+    eprintln!("ember-load: running {command:?}");
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .status()
+    })
+    .await;
+    match status {
+        Ok(Ok(s)) if s.success() => {}
+        other => eprintln!("ember-load: --during command failed: {other:?}"),
+    }
+    Some(micros())
+}
+
+async fn load(target: &Target, plan: &Plan) -> Res<Value> {
+    let pids: Vec<u32> = target.nodes.iter().filter_map(|n| n.pid).collect();
+    let rss_before = sum_over(&pids, rss_kib);
     let (stop_tx, stop_rx) = watch::channel(false);
     let (go_tx, go_rx) = watch::channel(false);
     let mut connect_us = Vec::with_capacity(plan.clients);
     let mut tasks = Vec::with_capacity(plan.clients);
+    let node: Vec<usize> = (0..plan.clients)
+        .map(|i| target.node_of(i, plan.rooms.len()))
+        .collect();
     let started = Instant::now();
     for wave in (0..plan.clients).collect::<Vec<_>>().chunks(plan.wave) {
         let mut pending = Vec::new();
         for &i in wave {
             let token = plan.tokens[i % plan.tokens.len()].clone();
             let room = plan.rooms[i % plan.rooms.len()].clone();
-            let addr = addr.to_owned();
+            let addr = target.nodes[node[i]].addr.clone();
             pending.push(tokio::spawn(
                 async move { connect(&addr, &token, &room).await },
             ));
@@ -196,11 +241,10 @@ async fn load(name: &str, addr: &str, pid: Option<u32>, plan: &Plan) -> Res<Valu
         for (&i, p) in wave.iter().zip(pending) {
             let (ws, took) = p.await.map_err(|e| e.to_string())??;
             connect_us.push(took);
-            let sender = i < plan.senders && !plan.idle;
             let ctx = Role {
-                room: i % plan.rooms.len(),
+                client: i,
                 room_id: plan.rooms[i % plan.rooms.len()].clone(),
-                sender,
+                sender: i < plan.senders && !plan.idle,
                 rate: plan.rate,
                 arrivals: plan.arrivals,
             };
@@ -214,60 +258,86 @@ async fn load(name: &str, addr: &str, pid: Option<u32>, plan: &Plan) -> Res<Valu
     }
     let connect_total = started.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await; // let the server settle (and park)
-    let rss_connected = pid.and_then(rss_kib);
-    let cpu0 = pid.and_then(cpu_ticks);
+    let rss_connected = sum_over(&pids, rss_kib);
+    let cpu0 = sum_over(&pids, cpu_ticks);
+    let watch0 = sum_over(&plan.watch, tree_cpu_ticks);
     let t0 = Instant::now();
+    let mut during_end = None;
     if !plan.idle {
         let _ = go_tx.send(true);
+        let side = plan
+            .during
+            .clone()
+            .map(|(command, at)| tokio::spawn(during(command, at)));
         tokio::time::sleep(plan.duration).await;
         let _ = go_tx.send(false);
-        tokio::time::sleep(Duration::from_secs(2)).await; // drain
+        if let Some(side) = side {
+            during_end = side.await.ok().flatten();
+        }
+        tokio::time::sleep(plan.drain).await;
     } else {
         tokio::time::sleep(plan.hold).await;
     }
     let elapsed = t0.elapsed();
-    let cpu1 = pid.and_then(cpu_ticks);
-    let rss_after = pid.and_then(rss_kib);
+    let cpu1 = sum_over(&pids, cpu_ticks);
+    let watch1 = sum_over(&plan.watch, tree_cpu_ticks);
+    let rss_after = sum_over(&pids, rss_kib);
     let _ = stop_tx.send(true);
-    let mut all = Seen::default();
-    let mut subscribers: HashMap<usize, u64> = HashMap::new();
-    for (i, t) in tasks.into_iter().enumerate() {
-        *subscribers.entry(i % plan.rooms.len()).or_default() += 1;
-        if let Ok(s) = t.await {
-            all.acks.extend(s.acks);
-            all.deliveries.extend(s.deliveries);
-            all.errors += s.errors;
-            for (r, n) in s.acked_per_room {
-                *all.acked_per_room.entry(r).or_default() += n;
-            }
-        }
+    let mut seen = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        seen.push(t.await.unwrap_or_default());
     }
-    let expected: u64 = all
-        .acked_per_room
-        .iter()
-        .map(|(r, n)| n * subscribers[r])
-        .sum();
-    let delivered = all.deliveries.len() as u64;
+    let rooms = plan.rooms.len();
+    let mut subscribers = vec![0u64; rooms];
+    let mut acked_per_room = vec![0u64; rooms];
+    for (i, s) in seen.iter().enumerate() {
+        subscribers[i % rooms] += 1;
+        acked_per_room[i % rooms] += s.acked;
+    }
+    let expected: u64 = (0..rooms).map(|r| acked_per_room[r] * subscribers[r]).sum();
+    let tally = Tally {
+        seen,
+        node,
+        during_end,
+    };
+    let mut report = tally.report();
+    let delivered = report["delivered"].as_u64().unwrap_or(0);
     let per_conn = match (rss_before, rss_connected) {
         (Some(a), Some(b)) => Some((b.saturating_sub(a) as f64 * 1024.0) / plan.clients as f64),
         _ => None,
     };
-    let cpu_pct = match (cpu0, cpu1) {
-        (Some(a), Some(b)) => Some((b - a) as f64 / clk_tck() / elapsed.as_secs_f64() * 100.0),
+    let cpu_s = match (cpu0, cpu1) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / clk_tck()),
         _ => None,
     };
-    Ok(json!({
-        "target": name, "clients": plan.clients, "senders": plan.senders, "rate": plan.rate,
+    let watch_s = match (watch0, watch1) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / clk_tck()),
+        _ => None,
+    };
+    let per_frame = |s: Option<f64>| {
+        s.filter(|_| delivered > 0)
+            .map(|s| s * 1e6 / delivered as f64)
+    };
+    let fields = json!({
+        "target": target.name, "nodes": target.nodes.len(), "clients": plan.clients,
+        "senders": plan.senders, "rate": plan.rate,
         "arrivals": format!("{:?}", plan.arrivals),
-        "rooms": plan.rooms.len(), "idle": plan.idle,
+        "rooms": rooms, "idle": plan.idle,
         "connect_ms": pct_ms(&mut connect_us), "connect_total_s": connect_total.as_secs_f64(),
-        "ack_ms": pct_ms(&mut all.acks), "delivery_ms": pct_ms(&mut all.deliveries),
-        "acked": all.acks.len(), "delivered": delivered, "expected": expected,
-        "missing": expected.saturating_sub(delivered), "errors": all.errors,
+        "expected": expected, "missing": expected.saturating_sub(delivered),
         "delivered_per_s": delivered as f64 / elapsed.as_secs_f64(),
         "rss_kib": {"before": rss_before, "connected": rss_connected, "after": rss_after},
-        "rss_bytes_per_connection": per_conn, "server_cpu_pct": cpu_pct,
-    }))
+        "rss_bytes_per_connection": per_conn,
+        "server_cpu_pct": cpu_s.map(|s| s / elapsed.as_secs_f64() * 100.0),
+        "server_cpu_s": cpu_s, "server_cpu_us_per_frame": per_frame(cpu_s),
+        "watched_cpu_s": watch_s, "watched_cpu_us_per_frame": per_frame(watch_s),
+    });
+    if let (Some(r), Some(f)) = (report.as_object_mut(), fields.as_object()) {
+        for (k, v) in f {
+            r.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(report)
 }
 
 async fn connect(addr: &str, token: &str, room: &str) -> Res<(Ws, u64)> {
@@ -307,7 +377,7 @@ async fn wait_for(ws: &mut Ws, needle: &str) -> Res<()> {
 
 /// What one client does.
 struct Role {
-    room: usize,
+    client: usize,
     room_id: String,
     sender: bool,
     rate: u64,
@@ -333,142 +403,26 @@ async fn client(
         let sending = role.sender && *go.borrow();
         tokio::select! {
             frame = ws.next() => match frame {
-                Some(Ok(Message::Text(t))) => record(t.as_str(), role.room, &mut seen),
+                Some(Ok(Message::Text(t))) => seen.record(t.as_str(), micros()),
                 Some(Ok(_)) => {}
-                _ => return seen,
+                _ => break,
             },
             _ = sleep_until(next), if sending => {
                 next = (next + role.arrivals.gap(period)).max(At::now());
                 n += 1;
                 let post = json!({"type": "post", "room_id": role.room_id,
                     "client_message_id": uuid::Uuid::new_v4().to_string(),
-                    "content": format!("load {} {n} {pad}", micros())});
+                    "content": format!("load {} {} {n} {pad}", micros(), role.client)});
                 if ws.send(Message::text(post.to_string())).await.is_err() {
-                    return seen;
+                    break;
                 }
             }
             _ = go.changed() => next = At::now() + role.arrivals.first(period),
-            _ = stop.changed() => return seen,
+            _ = stop.changed() => break,
         }
     }
-}
-
-/// Classifies a frame without parsing all of it.
-fn record(text: &str, room: usize, seen: &mut Seen) {
-    let stamp = || {
-        let at = text.find("\"content\":\"load ")? + 16;
-        let digits: String = text[at..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits
-            .parse::<u64>()
-            .ok()
-            .map(|t| micros().saturating_sub(t))
-    };
-    if text.starts_with("{\"type\":\"message\"") || text.contains("\"type\":\"message\"") {
-        if let Some(l) = stamp() {
-            seen.deliveries.push(l);
-        }
-    } else if text.contains("\"type\":\"ack\"") {
-        if let Some(l) = stamp() {
-            seen.acks.push(l);
-            *seen.acked_per_room.entry(room).or_default() += 1;
-        }
-    } else if text.contains("\"type\":\"error\"") {
-        seen.errors += 1;
-    }
-}
-
-fn pct_ms(v: &mut [u64]) -> Value {
-    if v.is_empty() {
-        return Value::Null;
-    }
-    v.sort_unstable();
-    let at = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
-    json!({"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "p999": at(0.999), "max": at(1.0)})
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-fn clk_tck() -> f64 {
-    // SAFETY: sysconf only reads a system constant.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 { t as f64 } else { 100.0 }
-}
-
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed in.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
-fn summary(r: &Value) {
-    let ms = |k: &str| {
-        let v = &r[k];
-        if v.is_null() {
-            "-".to_owned()
-        } else {
-            format!(
-                "p50 {:.2} / p99 {:.2} / max {:.2} ms",
-                v["p50"].as_f64().unwrap_or(0.0),
-                v["p99"].as_f64().unwrap_or(0.0),
-                v["max"].as_f64().unwrap_or(0.0)
-            )
-        }
-    };
-    println!(
-        "== {} ({} clients, {} rooms, {} senders x {}/s)",
-        r["target"].as_str().unwrap_or("?"),
-        r["clients"],
-        r["rooms"],
-        r["senders"],
-        r["rate"]
-    );
-    println!(
-        "  connect   {} (all in {:.1} s)",
-        ms("connect_ms"),
-        r["connect_total_s"].as_f64().unwrap_or(0.0)
-    );
-    println!("  ack       {}", ms("ack_ms"));
-    println!("  delivery  {}", ms("delivery_ms"));
-    println!(
-        "  delivered {} of {} ({} missing), {:.0} frames/s, {} errors",
-        r["delivered"],
-        r["expected"],
-        r["missing"],
-        r["delivered_per_s"].as_f64().unwrap_or(0.0),
-        r["errors"]
-    );
-    println!(
-        "  server    RSS {} KiB connected ({} bytes/connection), CPU {}%",
-        r["rss_kib"]["connected"],
-        r["rss_bytes_per_connection"]
-            .as_f64()
-            .map_or("-".into(), |b| format!("{b:.0}")),
-        r["server_cpu_pct"]
-            .as_f64()
-            .map_or("-".into(), |c| format!("{c:.1}"))
-    );
+    seen.finish();
+    seen
 }
 
 #[cfg(test)]
@@ -522,9 +476,10 @@ mod tests {
         };
         assert_eq!(r.targets.len(), 2);
         assert_eq!(r.targets[0].name, "ember");
-        assert_eq!(r.targets[0].addr, "127.0.0.1:18080");
-        assert_eq!(r.targets[0].pid, Some(42));
-        assert_eq!(r.targets[1].pid, None);
+        assert_eq!(r.targets[0].nodes.len(), 1);
+        assert_eq!(r.targets[0].nodes[0].addr, "127.0.0.1:18080");
+        assert_eq!(r.targets[0].nodes[0].pid, Some(42));
+        assert_eq!(r.targets[1].nodes[0].pid, None);
         assert!(r.idle);
         assert_eq!((r.clients, r.senders, r.rate), (1000, 10, 50));
         assert_eq!((r.duration, r.hold, r.wave), (10, 8, 100));
@@ -532,10 +487,46 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_target_spreads_every_room_and_the_senders_over_its_nodes() {
+        let cli = Cli::try_parse_from([
+            "ember-load",
+            "run",
+            "--target",
+            "cluster=127.0.0.1:1@10,127.0.0.1:2,127.0.0.1:3@30",
+            "--watch",
+            "7",
+            "--during",
+            "true",
+        ])
+        .expect("run parses");
+        let Command::Run(r) = cli.command else {
+            panic!("not run")
+        };
+        let t = &r.targets[0];
+        let pids: Vec<_> = t.nodes.iter().map(|n| n.pid).collect();
+        assert_eq!(pids, [Some(10), None, Some(30)]);
+        assert_eq!((r.watch.as_slice(), r.during_at), (&[7][..], 3));
+        for rooms in [1, 2, 10] {
+            for room in 0..rooms {
+                let nodes: std::collections::BTreeSet<_> = (0..30)
+                    .filter(|i| i % rooms == room)
+                    .map(|i| t.node_of(i, rooms))
+                    .collect();
+                assert_eq!(nodes.len(), 3, "room {room} of {rooms}");
+            }
+        }
+        let senders: Vec<_> = (0..3).map(|i| t.node_of(i, 10)).collect();
+        assert_eq!(senders, [0, 1, 2]);
+        let single = Target::parse("127.0.0.1:1").expect("parses");
+        assert!((0..50).all(|i| single.node_of(i, 7) == 0));
+    }
+
+    #[test]
     fn a_bad_target_or_arrival_is_refused() {
         for args in [
             &["ember-load", "run"][..],
             &["ember-load", "run", "--target", "a=1.2.3.4:5@pid"],
+            &["ember-load", "run", "--target", "a=1.2.3.4:5,"],
             &[
                 "ember-load",
                 "run",
