@@ -31,9 +31,9 @@
  * The version of this C ABI. It changes when an existing function or struct changes
  * incompatibly, and when a struct the library fills in without being told its size
  * (`ember_options`, by `ember_options_init`) grows; adding functions keeps it. 2:
- * `ember_options` gained `plugin_budget_ms`.
+ * `ember_options` gained `plugin_budget_ms`; 3: `broker`.
  */
-#define EMBER_ABI_VERSION 2
+#define EMBER_ABI_VERSION 3
 
 /**
  * Length of a UUID's text form including the terminating NUL: 36 + 1.
@@ -579,6 +579,13 @@ typedef struct ember_options {
    * stopped). Default 50.
    */
   uint64_t plugin_budget_ms;
+  /**
+   * A Redis URL (`redis://127.0.0.1:6379`, NUL-terminated, UTF-8) joining this engine to
+   * a cluster of engines and ember-server nodes on the same PostgreSQL database: live
+   * events, presence, typing and posting limits are shared (docs/cluster.md). Read during
+   * `ember_engine_open` only (the caller keeps ownership). Default NULL: an engine alone.
+   */
+  const char *broker;
 } ember_options;
 
 /**

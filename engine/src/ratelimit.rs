@@ -1,8 +1,10 @@
-//! Per-user posting rate limit: a token bucket per user, kept by the writer.
+//! Per-user posting rate limit: a token bucket per user, kept by the writer (and, in a
+//! cluster, shared through Redis: [`crate::cluster::ratelimit`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::cluster::ratelimit::ClusterLimiter;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 
@@ -30,17 +32,52 @@ struct Bucket {
 /// The buckets of every user who posted recently.
 pub(crate) struct PostLimiter {
     buckets: HashMap<UserId, Bucket>,
+    /// The cluster's buckets, which decide while Redis answers.
+    cluster: Option<ClusterLimiter>,
 }
 
 impl PostLimiter {
     pub(crate) fn new() -> Self {
         Self {
             buckets: HashMap::new(),
+            cluster: None,
+        }
+    }
+
+    /// Limits shared by every node on the Redis of `cluster`, this node's own buckets
+    /// deciding while Redis is unreachable.
+    pub(crate) fn shared(cluster: ClusterLimiter) -> Self {
+        Self {
+            cluster: Some(cluster),
+            ..Self::new()
+        }
+    }
+
+    /// A batch with one post by each of `posters` (with repeats) starts.
+    pub(crate) fn begin_batch(&mut self, posters: impl IntoIterator<Item = UserId>) {
+        if let Some(c) = &mut self.cluster {
+            c.begin(posters);
+        }
+    }
+
+    /// The batch is over: tokens it took and did not use (all of them when it did not
+    /// commit) go back.
+    pub(crate) fn end_batch(&mut self, committed: bool) {
+        if let Some(c) = &mut self.cluster {
+            c.end(committed);
         }
     }
 
     /// Takes one token from `user`'s bucket, or says how long until one is there.
     pub(crate) fn take(&mut self, user: UserId, limit: RateLimit, now: i64) -> Result<()> {
+        let shared = self.cluster.as_mut().and_then(|c| c.take(user, limit));
+        let local = self.take_local(user, limit, now);
+        // The cluster's verdict wins; the node's bucket only keeps count for when Redis
+        // is unreachable.
+        shared.unwrap_or(local)
+    }
+
+    fn take_local(&mut self, user: UserId, limit: RateLimit, now: i64) -> Result<()> {
         if self.buckets.len() > 100_000 {
             self.forget_full(limit, now);
         }

@@ -15,8 +15,8 @@ use crate::status::ember_status;
 /// The version of this C ABI. It changes when an existing function or struct changes
 /// incompatibly, and when a struct the library fills in without being told its size
 /// (`ember_options`, by `ember_options_init`) grows; adding functions keeps it. 2:
-/// `ember_options` gained `plugin_budget_ms`.
-pub const EMBER_ABI_VERSION: u32 = 2;
+/// `ember_options` gained `plugin_budget_ms`; 3: `broker`.
+pub const EMBER_ABI_VERSION: u32 = 3;
 
 /// An open engine. Opaque. Made by `ember_engine_open`, ended by `ember_engine_close`.
 ///
@@ -77,6 +77,11 @@ pub struct ember_options {
     /// A plugin hook that runs longer than this is logged with the plugin's name (it is not
     /// stopped). Default 50.
     pub plugin_budget_ms: u64,
+    /// A Redis URL (`redis://127.0.0.1:6379`, NUL-terminated, UTF-8) joining this engine to
+    /// a cluster of engines and ember-server nodes on the same PostgreSQL database: live
+    /// events, presence, typing and posting limits are shared (docs/cluster.md). Read during
+    /// `ember_engine_open` only (the caller keeps ownership). Default NULL: an engine alone.
+    pub broker: *const c_char,
 }
 
 impl ember_options {
@@ -103,11 +108,12 @@ impl ember_options {
             search_delay_ms: millis(o.search_delay),
             builtin_sounds: o.builtin_sounds,
             plugin_budget_ms: millis(o.plugin_budget),
+            broker: std::ptr::null(),
         }
     }
 
-    /// The engine's options for a database at `path`.
-    pub(crate) fn to_options(self, path: &str) -> Options {
+    /// The engine's options for a database at `path`; fails when `broker` is not UTF-8.
+    pub(crate) fn to_options(self, path: &str) -> Result<Options, Failure> {
         let mut o = Options::new(path);
         o.synchronous = if self.synchronous_full {
             Synchronous::Full
@@ -132,7 +138,10 @@ impl ember_options {
         o.search_delay = Duration::from_millis(self.search_delay_ms);
         o.builtin_sounds = self.builtin_sounds;
         o.plugin_budget = Duration::from_millis(self.plugin_budget_ms);
-        o
+        if !self.broker.is_null() {
+            o.broker = Some(arg_str(self.broker, "options->broker")?.to_owned());
+        }
+        Ok(o)
     }
 }
 
@@ -202,7 +211,7 @@ pub unsafe extern "C" fn ember_engine_open(
         let out = arg_out(out, "out")?;
         let size = size_of::<ember_options>();
         check_struct_size("ember_options", options.struct_size, size, size)?;
-        let engine = Engine::open(options.to_options(path))?;
+        let engine = Engine::open(options.to_options(path)?)?;
         let handle = Box::into_raw(Box::new(ember_engine {
             engine,
             closed: Arc::new(AtomicBool::new(false)),
@@ -349,6 +358,21 @@ mod tests {
         assert_eq!(o.plugin_budget_ms, 50);
         assert_eq!(o.overload_wait_ms, 500);
         o.plugin_budget_ms = 7;
-        assert_eq!(o.to_options("x.db").plugin_budget, Duration::from_millis(7));
+        assert_eq!(
+            o.to_options("x.db").unwrap().plugin_budget,
+            Duration::from_millis(7)
+        );
+    }
+
+    #[test]
+    fn broker_defaults_to_none_and_is_passed_on() {
+        let mut o = ember_options::defaults();
+        assert!(o.broker.is_null());
+        assert_eq!(o.to_options("x.db").unwrap().broker, None);
+        o.broker = c"redis://127.0.0.1:6379".as_ptr();
+        let url = o.to_options("x.db").unwrap().broker;
+        assert_eq!(url.as_deref(), Some("redis://127.0.0.1:6379"));
+        o.broker = c"\xff".as_ptr();
+        assert!(o.to_options("x.db").is_err(), "not UTF-8");
     }
 }

@@ -232,7 +232,7 @@ fn connect(shared: &Shared) -> redis::RedisResult<redis::Connection> {
 }
 
 /// Frames a payload: the origin (8 bytes, little endian), then the payload.
-fn frame(origin: i64, payload: &[u8]) -> Vec<u8> {
+pub(crate) fn frame(origin: i64, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(8 + payload.len());
     out.extend_from_slice(&origin.to_le_bytes());
     out.extend_from_slice(payload);

@@ -34,8 +34,15 @@
 //!   the commits of the engine that made them, once in the cluster.
 
 pub(crate) mod broker;
+mod ephemeral;
+mod link;
+pub(crate) mod presence;
+pub(crate) mod ratelimit;
 pub(crate) mod reorder;
+pub(crate) mod typing;
 pub(crate) mod wire;
+
+pub(crate) use ephemeral::Ephemeral;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -142,6 +149,11 @@ impl Cluster {
     /// How many store reads filled gaps so far.
     pub(crate) fn store_reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// The connection to Redis PUB/SUB (presence and typing use it too).
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
     }
 
     /// What the dispatcher waits on besides the writer.

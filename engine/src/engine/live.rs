@@ -135,11 +135,7 @@ impl Engine {
         let live = &self.inner.live;
         let (handle, online) = live.presence.lock().connect(room, user, self.now());
         if online {
-            live.hub.publish(Event::Presence {
-                room_id: room,
-                user_id: user,
-                online: true,
-            });
+            live.presence_changed(room, user, true);
         }
         Ok(handle)
     }
@@ -164,18 +160,14 @@ impl Engine {
     pub fn presence_disconnect(&self, handle: &PresenceHandle) {
         let live = &self.inner.live;
         if live.presence.lock().disconnect(handle) {
-            live.hub.publish(Event::Presence {
-                room_id: handle.room,
-                user_id: handle.user,
-                online: false,
-            });
+            live.presence_changed(handle.room, handle.user, false);
         }
     }
 
     /// The members with at least one live connection to the room.
     pub fn online_members(&self, user: UserId, room: RoomId) -> Result<Vec<UserId>> {
         self.store().reads()?.check_member(user, room)?;
-        Ok(self.inner.live.presence.lock().online(room))
+        Ok(self.inner.live.online(room))
     }
 
     /// Says whether `user` is typing in a room. Started typing stops by itself after 5 s
@@ -184,12 +176,10 @@ impl Engine {
         self.store().reads()?.check_member(user, room)?;
         let live = &self.inner.live;
         let event = live.typing.lock().set(room, user, active, self.now());
-        if let Some(active) = event {
-            live.hub.publish(Event::Typing {
-                room_id: room,
-                user_id: user,
-                active,
-            });
+        match (event, live.ephemeral.get()) {
+            (Some(active), _) => live.typing_changed(room, user, active),
+            (None, Some(cluster)) if active => cluster.typing_refreshed(room, user, self.now()),
+            _ => {}
         }
         Ok(())
     }

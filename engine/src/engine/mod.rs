@@ -101,7 +101,7 @@ impl Engine {
             cluster.clone(),
         )
         .map_err(|e| Error::Storage(format!("cannot start the dispatcher thread: {e}")))?;
-        Ok(Engine {
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 live,
@@ -117,7 +117,28 @@ impl Engine {
                 claim: Mutex::new(claim),
                 opts,
             }),
-        })
+        };
+        engine.join_cluster()?;
+        Ok(engine)
+    }
+
+    /// Shares presence and typing with the other nodes on [`Options::broker`], if any.
+    fn join_cluster(&self) -> Result<()> {
+        let inner = &self.inner;
+        let (Some(url), Some(cluster)) = (&inner.opts.broker, &inner.cluster) else {
+            return Ok(());
+        };
+        let ephemeral = crate::cluster::Ephemeral::start(
+            url,
+            &self.epoch().to_string(),
+            inner.store.origin,
+            inner.opts.presence_ttl,
+            inner.live.clone(),
+            cluster,
+        )
+        .inspect_err(|_| self.close())?;
+        let _ = inner.live.ephemeral.set(ephemeral);
+        Ok(())
     }
 
     /// The database's epoch: sequence numbers from another epoch mean nothing here.
@@ -192,6 +213,10 @@ impl Inner {
             if thread.join().is_err() {
                 log::error!("the dispatcher thread panicked");
             }
+        }
+        // This node's users leave the cluster's rooms (told to the others at once).
+        if let Some(ephemeral) = self.live.ephemeral.get() {
+            ephemeral.stop();
         }
         if let Some(cluster) = &self.cluster {
             cluster.stop();

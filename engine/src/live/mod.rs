@@ -15,10 +15,14 @@ pub use presence::PresenceHandle;
 pub use queue::Events;
 pub use recv::{RecvError, RecvTimeoutError, TryRecvError};
 pub use subscription::{NotificationStream, Subscription, UserSubscription};
+pub(crate) use typing::TYPING_TIMEOUT_MS;
+
+use std::sync::OnceLock;
 
 use parking_lot::Mutex;
 
 use crate::clock::Clock;
+use crate::cluster::Ephemeral;
 use crate::events::Event;
 use crate::ids::{RoomId, UserId};
 use crate::model::{Involvement, Room};
@@ -74,6 +78,8 @@ pub(crate) struct Live {
     pub presence: Mutex<Presence>,
     pub typing: Mutex<Typing>,
     pub clock: Clock,
+    /// Presence and typing shared with the other nodes of a cluster, when in one.
+    pub ephemeral: OnceLock<Ephemeral>,
 }
 
 impl Live {
@@ -83,7 +89,47 @@ impl Live {
             presence: Mutex::new(Presence::new(presence_ttl_ms)),
             typing: Mutex::new(Typing::default()),
             clock,
+            ephemeral: OnceLock::new(),
         }
+    }
+
+    /// A user's first connection to a room on this node opened (`online`), or its last
+    /// one closed or lapsed: the room hears of it (in a cluster, when the user's first or
+    /// last connection on any node).
+    pub(crate) fn presence_changed(&self, room_id: RoomId, user_id: UserId, online: bool) {
+        match self.ephemeral.get() {
+            Some(cluster) => cluster.presence_changed(room_id, user_id, online),
+            None => self.hub.publish(Event::Presence {
+                room_id,
+                user_id,
+                online,
+            }),
+        }
+    }
+
+    /// The room hears that a user on this node started or stopped typing (every node's
+    /// subscribers, in a cluster).
+    pub(crate) fn typing_changed(&self, room_id: RoomId, user_id: UserId, active: bool) {
+        self.hub.publish(Event::Typing {
+            room_id,
+            user_id,
+            active,
+        });
+        if let Some(cluster) = self.ephemeral.get() {
+            cluster.typing_changed(room_id, user_id, active, self.clock.now_ms());
+        }
+    }
+
+    /// The users online in the room, on any node of the cluster (on this node alone while
+    /// Redis is unreachable).
+    pub(crate) fn online(&self, room: RoomId) -> Vec<UserId> {
+        let mut users = self.presence.lock().online(room);
+        if let Some(shared) = self.ephemeral.get().and_then(|c| c.online(room)) {
+            users.extend(shared);
+            users.sort();
+            users.dedup();
+        }
+        users
     }
 
     /// Lapses presence and typing that were not refreshed in time, and sends typing
@@ -92,19 +138,14 @@ impl Live {
         let now = self.clock.now_ms();
         let offline = self.presence.lock().sweep(now);
         for (room_id, user_id) in offline {
-            self.hub.publish(Event::Presence {
-                room_id,
-                user_id,
-                online: false,
-            });
+            self.presence_changed(room_id, user_id, false);
         }
         let typing = self.typing.lock().sweep(now);
         for (room_id, user_id, active) in typing {
-            self.hub.publish(Event::Typing {
-                room_id,
-                user_id,
-                active,
-            });
+            self.typing_changed(room_id, user_id, active);
+        }
+        if let Some(cluster) = self.ephemeral.get() {
+            cluster.sweep(now);
         }
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn spawn(
         store,
         origin,
         changes,
-        limiter: PostLimiter::new(),
+        limiter: post_limiter(opts),
         limits: (opts.post_rate, opts.bot_post_rate),
         stats,
         clock: opts.clock.clone(),
@@ -62,6 +62,30 @@ pub(crate) fn spawn(
         .name("ember-writer".into())
         .spawn(move || writer.run(&rx))
         .map_err(|e| Error::Storage(format!("cannot start the writer thread: {e}")))
+}
+
+/// The posting limiter: this node's buckets, shared through Redis in a cluster.
+fn post_limiter(opts: &Options) -> PostLimiter {
+    let Some(url) = &opts.broker else {
+        return PostLimiter::new();
+    };
+    match crate::cluster::ratelimit::ClusterLimiter::new(url, crate::cluster::ratelimit::PREFIX) {
+        Ok(shared) => PostLimiter::shared(shared),
+        Err(e) => {
+            log::warn!("broker URL {url}: {e}; posting limits are per node");
+            PostLimiter::new()
+        }
+    }
+}
+
+/// Who posts in a batch, once per post.
+fn posters(ops: &[Op]) -> Vec<crate::ids::UserId> {
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Post { post, .. } => Some(post.user),
+            _ => None,
+        })
+        .collect()
 }
 
 struct Writer {
@@ -135,7 +159,7 @@ impl Writer {
             origin: self.origin,
             fx: Effects::default(),
         };
-        let ops = batch
+        let ops: Vec<Op> = batch
             .drain(..)
             .filter_map(|cmd| match cmd {
                 Command::Apply(op) => Some(op),
@@ -145,7 +169,9 @@ impl Writer {
                 }
             })
             .collect();
+        cx.limiter.begin_batch(posters(&ops));
         let done = self.store.run_batch(ops, &mut cx);
+        cx.limiter.end_batch(done.committed.is_ok());
         let fx = cx.fx;
         if !done.ran.is_empty() {
             self.stats

@@ -58,6 +58,11 @@ pub struct ServeArgs {
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8080", env = "EMBER_LISTEN")]
     pub listen: std::net::SocketAddr,
+    /// A Redis URL (`redis://127.0.0.1:6379`) joining this node to a cluster: nodes on the
+    /// same PostgreSQL database (`--db postgres://…`) and the same Redis share live events,
+    /// presence, typing and posting limits (docs/cluster.md). Default: a node alone.
+    #[arg(long, env = "EMBER_BROKER")]
+    pub broker: Option<String>,
     /// A C plugin (shared library) to load; repeatable.
     #[arg(long = "plugin", env = "EMBER_PLUGINS", value_delimiter = ',')]
     pub plugins: Vec<PathBuf>,

@@ -15,6 +15,7 @@ use crate::server::{Config, Server};
 /// Opens the database and serves until SIGINT or SIGTERM.
 pub fn serve(mut opts: Options, args: &ServeArgs) -> Result<(), String> {
     opts.presence_ttl = Duration::from_millis(args.presence_ttl_ms.max(1));
+    opts.broker = args.broker.clone();
     if let Some(rate) = args.post_rate {
         opts.post_rate = RateLimit::new(rate, (rate * 2.0).max(1.0) as u32);
     }

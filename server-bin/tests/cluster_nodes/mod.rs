@@ -1,0 +1,264 @@
+//! A cluster for the server tests: one PostgreSQL database (the engine's harness,
+//! `engine/tests/common/pg.rs`: `EMBER_TEST_PG_URL` or a throw-away server), one Redis
+//! (`EMBER_TEST_REDIS_URL`, or a throw-away `redis-server` of the test's own) and
+//! `ember-server` nodes serving both. Without PostgreSQL or Redis a test prints a skip line
+//! and passes, unless `EMBER_REQUIRE_PG=1` / `EMBER_REQUIRE_REDIS=1`.
+#![allow(dead_code)]
+
+#[path = "../../../engine/tests/common/pg.rs"]
+pub mod pg;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{BIN, Client, Server, watchdog};
+
+/// The line printed when a cluster test is skipped for want of Redis.
+pub const SKIP_REDIS: &str =
+    "cluster tests skipped: no Redis found; run scripts/test (or set EMBER_TEST_REDIS_URL)";
+
+/// A Redis server for one test.
+pub struct Redis {
+    /// `redis://127.0.0.1:<port>/`.
+    pub url: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Redis {
+    /// The harness's Redis (unless `own`), or a throw-away one; `None` after the skip line.
+    pub fn find(own: bool) -> Option<Redis> {
+        if !own {
+            if let Ok(url) = std::env::var("EMBER_TEST_REDIS_URL") {
+                if !url.is_empty() {
+                    return Some(Redis {
+                        url,
+                        port: 0,
+                        child: None,
+                    });
+                }
+            }
+        }
+        let found = Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            let required = std::env::var("EMBER_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "EMBER_REQUIRE_REDIS=1 but redis-server is not installed"
+            );
+            eprintln!("{SKIP_REDIS}");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = Redis {
+            url: format!("redis://127.0.0.1:{port}/"),
+            port,
+            child: None,
+        };
+        redis.start();
+        Some(redis)
+    }
+
+    /// Starts the server (again) on its port and waits until it answers.
+    pub fn start(&mut self) {
+        assert!(self.port != 0, "the harness's Redis cannot be restarted");
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Kills the server: every connection drops, what was in flight is lost.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A PostgreSQL database with an admin (ann), two members (bob, carol) and an open room
+/// (Lobby), and a Redis, for nodes to serve.
+pub struct Cluster {
+    pub db: pg::Database,
+    pub redis: Redis,
+    pub room: String,
+}
+
+impl Cluster {
+    /// The cluster's services, or `None` after a skip line. `own_redis`: a Redis this
+    /// test may stop and start.
+    pub fn new(own_redis: bool) -> Option<Cluster> {
+        watchdog::arm();
+        let redis = Redis::find(own_redis)?;
+        if !pg::available() {
+            return None;
+        }
+        let db = pg::Database::create_shared();
+        let c = Cluster {
+            db,
+            redis,
+            room: String::new(),
+        };
+        for (login, name, admin) in [
+            ("ann", "Ann", true),
+            ("bob", "Bob", false),
+            ("carol", "Carol", false),
+        ] {
+            let password = format!("{login}-password");
+            let mut args = vec![
+                "user",
+                "add",
+                login,
+                "--name",
+                name,
+                "--password",
+                &password,
+            ];
+            if admin {
+                args.push("--admin");
+            }
+            c.admin(&args);
+        }
+        let room = c.admin(&["room", "add", "Lobby", "--kind", "open"]);
+        Some(Cluster { room, ..c })
+    }
+
+    /// Runs an admin command on the database and returns its trimmed output.
+    pub fn admin(&self, args: &[&str]) -> String {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--db", &self.db.url])
+            .env("EMBER_PASSWORD_MEMORY_KIB", "64")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run ember-server");
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn token(&self, login: &str) -> String {
+        self.admin(&["token", "create", login])
+    }
+
+    /// A node serving the database over the Redis, with `extra` flags.
+    pub fn node(&self, extra: &[&str]) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--db", &self.db.url, "--broker", &self.redis.url])
+            .args(extra)
+            .env("EMBER_PASSWORD_MEMORY_KIB", "64")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn a node");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the node's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        let addr = url.trim_end_matches('/').parse().expect("address");
+        Server { child, addr }
+    }
+}
+
+/// Collects `message` frames' messages from `c` until one has `change_seq >= head`;
+/// presence, typing, unread and ack frames are skipped.
+pub fn messages_until(c: &mut Client, head: u64) -> Vec<Value> {
+    let mut got: Vec<Value> = Vec::new();
+    while got.last().map_or(0, change_seq) < head {
+        let v = c.next();
+        if v["type"] == "message" {
+            got.push(v["message"].clone());
+        }
+    }
+    got
+}
+
+pub fn change_seq(m: &Value) -> u64 {
+    m["change_seq"].as_u64().unwrap_or(0)
+}
+
+/// The room's changes feed after `since` as the store has it: a fresh subscription's replay.
+pub fn feed(node: &Server, token: &str, room: &str, since: u64) -> Vec<Value> {
+    let mut c = node.ws(token);
+    c.send(json!({"type": "subscribe", "room_id": room, "since": since, "ref": "feed"}));
+    let (sub, before) = c.until("subscribed");
+    assert_eq!(sub["complete"], true, "the feed fits one replay");
+    before
+        .into_iter()
+        .filter(|v| v["type"] == "message")
+        .map(|v| v["message"].clone())
+        .collect()
+}
+
+/// Asserts that `got` (received after change `since`) is the feed: each change once, in
+/// order, and each message's last received state is its state in the feed.
+pub fn assert_is_the_feed(who: &str, got: &[Value], feed: &[Value]) {
+    let seqs: Vec<u64> = got.iter().map(change_seq).collect();
+    assert!(
+        seqs.windows(2).all(|p| p[0] < p[1]),
+        "{who} received out of order or twice: {seqs:?}"
+    );
+    let mut last = std::collections::HashMap::new();
+    for m in got {
+        last.insert(m["id"].as_str().unwrap_or("").to_owned(), m.clone());
+    }
+    let mut seen: Vec<Value> = last.into_values().collect();
+    seen.sort_by_key(change_seq);
+    assert_eq!(
+        seen.len(),
+        feed.len(),
+        "{who}: messages received vs in the feed"
+    );
+    assert_eq!(
+        seen, feed,
+        "{who}: the last state received of each message is the feed's"
+    );
+}
+
+/// A small deterministic generator (picks nodes and operations).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
