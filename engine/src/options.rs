@@ -123,6 +123,18 @@ pub struct Options {
     /// delivered to its subscribers (docs/cluster.md). `None` (the default): live events
     /// reach only this engine's subscribers.
     pub broker: Option<String>,
+    /// PostgreSQL only: how long the writer keeps reconnecting and running a batch again
+    /// while the database is unreachable (or keeps failing with transient errors) before
+    /// the batch's callers get [`crate::Error::Unavailable`] (default 5 s). Once the
+    /// database was declared unavailable, later batches try one connection each and fail
+    /// at once until it answers again; the engine recovers by itself.
+    pub unavailable_after: Duration,
+    /// PostgreSQL only: `synchronous_commit` of the writer's connection (default true). On,
+    /// an acknowledged write has reached the database server's disk (it survives a crash
+    /// of the node and of PostgreSQL). Off, PostgreSQL acknowledges COMMIT before flushing
+    /// its WAL: faster, and a crash of the database server (not of a node) may lose the last
+    /// fraction of a second of acknowledged writes (never corrupts, never reorders).
+    pub pg_synchronous_commit: bool,
     /// Time source.
     pub clock: Clock,
 }
@@ -158,6 +170,8 @@ impl Options {
             plugin_budget: Duration::from_millis(50),
             builtin_sounds: true,
             broker: None,
+            unavailable_after: Duration::from_secs(5),
+            pg_synchronous_commit: true,
             clock: Clock::system(),
         }
     }

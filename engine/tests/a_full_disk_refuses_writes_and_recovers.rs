@@ -3,6 +3,8 @@
 //!
 //! The database lives on a small tmpfs mounted for the test, which needs root (CI runs as
 //! root). Elsewhere the test says it was skipped, unless `CI` is set, where it fails.
+//!
+//! SQLite only: about the database file on a full disk.
 
 mod common;
 

@@ -52,6 +52,7 @@ const CHILD_ACTION: &str = "EMBER_TEST_CHILD_ACTION";
 
 /// Not a test of its own: the body of the child process (does nothing when run normally).
 /// Each step of the action is a word and its arguments; steps are separated by `;`.
+/// The database is a file or a `postgres://` URL, whichever the parent test's store is.
 #[test]
 fn child_process_runs_an_action() {
     let (Ok(path), Ok(action)) = (std::env::var(CHILD_DB), std::env::var(CHILD_ACTION)) else {
@@ -83,7 +84,6 @@ fn within<T>(events: &Events<T>, since: Instant) -> Result<T, RecvTimeoutError> 
     events.recv_timeout(left)
 }
 
-#[test]
 fn deactivation_by_another_engine_ends_room_and_user_subscriptions() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -109,8 +109,8 @@ fn deactivation_by_another_engine_ends_room_and_user_subscriptions() {
         "others' subscriptions go on"
     );
 }
+common::both_stores!(deactivation_by_another_engine_ends_room_and_user_subscriptions);
 
-#[test]
 fn member_removal_by_another_engine_ends_the_room_subscription() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -134,8 +134,8 @@ fn member_removal_by_another_engine_ends_the_room_subscription() {
         Some(UserEvent::RoomLeft { room_id: room })
     );
 }
+common::both_stores!(member_removal_by_another_engine_ends_the_room_subscription);
 
-#[test]
 fn one_revoked_session_is_announced_to_the_user_subscription() {
     let db = open();
     let bob = member(&db, "bob");
@@ -158,8 +158,8 @@ fn one_revoked_session_is_announced_to_the_user_subscription() {
         "the other session lives"
     );
 }
+common::both_stores!(one_revoked_session_is_announced_to_the_user_subscription);
 
-#[test]
 fn revoking_all_sessions_is_announced_to_the_user_subscription() {
     let db = open();
     let bob = member(&db, "bob");
@@ -174,8 +174,8 @@ fn revoking_all_sessions_is_announced_to_the_user_subscription() {
     );
     assert!(db.authenticate(&first.token).is_err());
 }
+common::both_stores!(revoking_all_sessions_is_announced_to_the_user_subscription);
 
-#[test]
 fn own_changes_are_announced_once() {
     let db = open();
     let bob = member(&db, "bob");
@@ -193,8 +193,8 @@ fn own_changes_are_announced_once() {
         Some(ember_engine::TryRecvError::Empty)
     );
 }
+common::both_stores!(own_changes_are_announced_once);
 
-#[test]
 fn a_removal_undone_before_it_was_read_ends_nothing() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -219,8 +219,8 @@ fn a_removal_undone_before_it_was_read_ends_nothing() {
         Some(ember_engine::TryRecvError::Empty)
     );
 }
+common::both_stores!(a_removal_undone_before_it_was_read_ends_nothing);
 
-#[test]
 fn deactivation_by_another_process_ends_subscriptions() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -240,3 +240,4 @@ fn deactivation_by_another_process_ends_subscriptions() {
         Some(RecvTimeoutError::Revoked)
     );
 }
+common::both_stores!(deactivation_by_another_process_ends_subscriptions);

@@ -32,7 +32,6 @@ fn end_of<T: std::fmt::Debug>(events: &Events<T>) -> RecvTimeoutError {
         .expect_err("the stream ends")
 }
 
-#[test]
 fn removing_a_member_revokes_their_subscription() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -60,8 +59,8 @@ fn removing_a_member_revokes_their_subscription() {
     post(&db, ann.id, room.id, "after bob left");
     assert!(matches!(next(anns.events()), Event::MessageCreated(_)));
 }
+common::both_stores!(removing_a_member_revokes_their_subscription);
 
-#[test]
 fn deactivation_revokes_everything() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -79,8 +78,8 @@ fn deactivation_revokes_everything() {
         Err(Error::Forbidden(_))
     ));
 }
+common::both_stores!(deactivation_revokes_everything);
 
-#[test]
 fn user_subscriptions_follow_rooms_and_unread_counts() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -155,8 +154,8 @@ fn user_subscriptions_follow_rooms_and_unread_counts() {
         UserEvent::RoomLeft { room_id: team.id }
     );
 }
+common::both_stores!(user_subscriptions_follow_rooms_and_unread_counts);
 
-#[test]
 fn notifications_name_involved_absent_members_only() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -185,8 +184,8 @@ fn notifications_name_involved_absent_members_only() {
     post(&db, ann.id, room.id, "@Bob again");
     assert_eq!(next_item(stream.events()).users, vec![bob.id]);
 }
+common::both_stores!(notifications_name_involved_absent_members_only);
 
-#[test]
 fn posting_is_rate_limited_but_retries_are_free() {
     let clock = Clock::manual(0);
     let db = open_with(|o| {
@@ -218,3 +217,4 @@ fn posting_is_rate_limited_but_retries_are_free() {
     clock.advance(1_000);
     post(&db, ann.id, room.id, "a token came back");
 }
+common::both_stores!(posting_is_rate_limited_but_retries_are_free);

@@ -41,7 +41,6 @@ fn assert_forbidden<T: std::fmt::Debug>(what: &str, result: ember_engine::Result
     }
 }
 
-#[test]
 fn members_read_a_closed_room() {
     let Closed {
         db,
@@ -66,8 +65,8 @@ fn members_read_a_closed_room() {
     assert_eq!(db.members(bob.id, room.id).unwrap().len(), 2);
     assert_eq!(db.room(bob.id, room.id).unwrap().head_seq, 1);
 }
+common::both_stores!(members_read_a_closed_room);
 
-#[test]
 fn outsiders_cannot_read_a_closed_room() {
     let Closed {
         db,
@@ -99,8 +98,8 @@ fn outsiders_cannot_read_a_closed_room() {
         "the room is in Carol's list"
     );
 }
+common::both_stores!(outsiders_cannot_read_a_closed_room);
 
-#[test]
 fn outsiders_cannot_post_into_a_closed_room() {
     let Closed {
         db,
@@ -119,8 +118,8 @@ fn outsiders_cannot_post_into_a_closed_room() {
         "the refused post was written"
     );
 }
+common::both_stores!(outsiders_cannot_post_into_a_closed_room);
 
-#[test]
 fn search_never_shows_a_closed_room_to_outsiders() {
     let Closed {
         db,
@@ -135,8 +134,8 @@ fn search_never_shows_a_closed_room_to_outsiders() {
     });
     assert!(common::search_ids(&db, carol.id, "secret").is_empty());
 }
+common::both_stores!(search_never_shows_a_closed_room_to_outsiders);
 
-#[test]
 fn a_removed_member_loses_access() {
     let Closed {
         db,
@@ -161,8 +160,8 @@ fn a_removed_member_loses_access() {
         db.edit_message(bob.id, message.id, "changed"),
     );
 }
+common::both_stores!(a_removed_member_loses_access);
 
-#[test]
 fn outsiders_cannot_read_a_direct_room() {
     let Closed {
         db,
@@ -184,8 +183,8 @@ fn outsiders_cannot_read_a_direct_room() {
     );
     assert_eq!(db.message(bob.id, whisper.id).unwrap(), whisper);
 }
+common::both_stores!(outsiders_cannot_read_a_direct_room);
 
-#[test]
 fn deactivated_users_are_refused() {
     let Closed {
         db,
@@ -218,8 +217,8 @@ fn deactivated_users_are_refused() {
     assert_forbidden("login", db.login("bob", common::PASSWORD));
     assert_eq!(db.room(ann.id, room.id).unwrap().head_seq, 1);
 }
+common::both_stores!(deactivated_users_are_refused);
 
-#[test]
 fn bots_are_confined_to_their_rooms() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -266,8 +265,8 @@ fn bots_are_confined_to_their_rooms() {
         .collect();
     assert_eq!(rooms, vec![lobby.id]);
 }
+common::both_stores!(bots_are_confined_to_their_rooms);
 
-#[test]
 fn bots_authenticate_with_their_key_only() {
     let db = common::open();
     let bot = db.create_bot("helper", "Helper").unwrap();
@@ -290,8 +289,8 @@ fn bots_authenticate_with_their_key_only() {
         other => panic!("a deactivated bot authenticated: {other:?}"),
     }
 }
+common::both_stores!(bots_authenticate_with_their_key_only);
 
-#[test]
 fn only_the_author_or_an_admin_changes_a_message() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -333,8 +332,8 @@ fn only_the_author_or_an_admin_changes_a_message() {
     let own = common::post(&db, carol.id, lobby.id, "mine");
     assert!(db.delete_message(carol.id, own.id).unwrap().deleted);
 }
+common::both_stores!(only_the_author_or_an_admin_changes_a_message);
 
-#[test]
 fn bot_webhooks_are_stored_for_bots_only() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -366,3 +365,4 @@ fn bot_webhooks_are_stored_for_bots_only() {
         Err(ember_engine::Error::NotFound(_))
     ));
 }
+common::both_stores!(bot_webhooks_are_stored_for_bots_only);

@@ -66,7 +66,6 @@ fn run(db: &Engine, w: &World, op: Op, via: Via) -> Outcome {
     }
 }
 
-#[test]
 fn every_actor_room_kind_and_operation_gets_exactly_what_the_table_says() {
     let mut wrong = Vec::new();
     let mut cells = 0;
@@ -101,3 +100,4 @@ fn every_actor_room_kind_and_operation_gets_exactly_what_the_table_says() {
         wrong.join("\n")
     );
 }
+common::both_stores!(every_actor_room_kind_and_operation_gets_exactly_what_the_table_says);

@@ -1,5 +1,7 @@
 //! A database file that cannot be used is refused at open with an error naming the file:
 //! never a panic, never an engine that fails later.
+//!
+//! SQLite only: about database files.
 
 mod common;
 

@@ -59,7 +59,6 @@ fn bad_contents() -> Vec<(&'static str, String)> {
     ]
 }
 
-#[test]
 fn bad_content_is_refused_and_nothing_is_written() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -81,8 +80,8 @@ fn bad_content_is_refused_and_nothing_is_written() {
     }
     assert_eq!(common::history(&db, ann.id, room.id), vec![message]);
 }
+common::both_stores!(bad_content_is_refused_and_nothing_is_written);
 
-#[test]
 fn content_at_the_limit_is_accepted_and_normalised() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -99,8 +98,8 @@ fn content_at_the_limit_is_accepted_and_normalised() {
         "a\nb\nc"
     );
 }
+common::both_stores!(content_at_the_limit_is_accepted_and_normalised);
 
-#[test]
 fn bad_users_and_rooms_are_refused() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -158,8 +157,8 @@ fn bad_users_and_rooms_are_refused() {
         "a refused room was written"
     );
 }
+common::both_stores!(bad_users_and_rooms_are_refused);
 
-#[test]
 fn unknown_ids_are_not_found() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -211,8 +210,8 @@ fn unknown_ids_are_not_found() {
     );
     assert_not_found("delete twice", db.delete_message(ann.id, message));
 }
+common::both_stores!(unknown_ids_are_not_found);
 
-#[test]
 fn page_sizes_outside_their_range_are_refused() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -252,8 +251,8 @@ fn page_sizes_outside_their_range_are_refused() {
         1
     );
 }
+common::both_stores!(page_sizes_outside_their_range_are_refused);
 
-#[test]
 fn a_closed_engine_refuses_reads_and_writes() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -288,8 +287,8 @@ fn a_closed_engine_refuses_reads_and_writes() {
     assert_closed("rooms_for", db.rooms_for(ann.id));
     assert_closed("users", db.users());
 }
+common::both_stores!(a_closed_engine_refuses_reads_and_writes);
 
-#[test]
 fn a_full_queue_pushes_back_with_overloaded_and_every_ok_is_committed() {
     const THREADS: usize = 16;
     let db = common::open_with(|o| {
@@ -348,7 +347,9 @@ fn a_full_queue_pushes_back_with_overloaded_and_every_ok_is_committed() {
         "stored messages differ from the acknowledged ones"
     );
 }
+common::both_stores!(a_full_queue_pushes_back_with_overloaded_and_every_ok_is_committed);
 
+/// SQLite only: about files.
 #[test]
 fn a_file_that_is_not_a_database_is_an_open_error_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,6 +364,7 @@ fn a_file_that_is_not_a_database_is_an_open_error_and_left_alone() {
     );
 }
 
+/// SQLite only: about files.
 #[test]
 fn an_unusable_path_is_an_open_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -373,6 +375,7 @@ fn an_unusable_path_is_an_open_error() {
     );
 }
 
+/// SQLite only: it sets the file's `user_version`.
 #[test]
 fn a_database_from_a_newer_ember_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -391,10 +394,10 @@ fn a_database_from_a_newer_ember_is_refused() {
 }
 
 /// Options come from the host, but even absurd ones get an answer, not a panic.
-#[test]
 fn an_absurd_search_delay_does_not_panic() {
     let db = common::open_with(|o| o.search_delay = Duration::MAX);
     let ann = common::member(&db, "ann");
     let room = common::open_room(&db, ann.id, "Lobby");
     common::post(&db, ann.id, room, "indexed some day");
 }
+common::both_stores!(an_absurd_search_delay_does_not_panic);

@@ -9,7 +9,6 @@ fn is_secret(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-#[test]
 fn each_bot_gets_its_own_secret_at_creation() {
     let mut db = common::open();
     let one = db.create_bot("one", "One").unwrap();
@@ -27,8 +26,8 @@ fn each_bot_gets_its_own_secret_at_creation() {
         two.webhook_secret
     );
 }
+common::both_stores!(each_bot_gets_its_own_secret_at_creation);
 
-#[test]
 fn rotation_replaces_the_secret() {
     let db = common::open();
     let bot = db.create_bot("helper", "Helper").unwrap();
@@ -37,8 +36,8 @@ fn rotation_replaces_the_secret() {
     assert_ne!(new, bot.webhook_secret);
     assert_eq!(db.bot_webhook_secret(bot.user.id).unwrap(), new);
 }
+common::both_stores!(rotation_replaces_the_secret);
 
-#[test]
 fn people_have_no_webhook_secret() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -51,7 +50,9 @@ fn people_have_no_webhook_secret() {
         Err(Error::NotFound(_))
     ));
 }
+common::both_stores!(people_have_no_webhook_secret);
 
+/// SQLite only: it rewrites the file into an old schema version.
 #[test]
 fn bots_made_before_the_migration_get_a_secret_from_it() {
     let dir = tempfile::tempdir().unwrap();

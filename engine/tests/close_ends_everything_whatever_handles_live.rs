@@ -26,7 +26,6 @@ impl Drop for Watched {
     }
 }
 
-#[test]
 fn close_ends_subscriptions_and_drops_plugins_while_a_pipeline_and_a_clone_live() {
     let db = open();
     let ann = admin(&db, "ann");
@@ -77,3 +76,4 @@ fn close_ends_subscriptions_and_drops_plugins_while_a_pipeline_and_a_clone_live(
         Err(Error::Closed)
     ));
 }
+common::both_stores!(close_ends_subscriptions_and_drops_plugins_while_a_pipeline_and_a_clone_live);

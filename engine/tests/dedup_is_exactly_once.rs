@@ -35,7 +35,6 @@ fn attempts() -> impl Strategy<Value = Vec<Attempt>> {
 /// Invariant: every distinct `(room, client_message_id)` pair yields exactly one message; a
 /// retry by its author returns that message unchanged with `duplicate: true`, a reuse by
 /// anyone else is refused; each room's seqs are exactly 1..=n for its n distinct pairs.
-#[test]
 fn one_message_per_pair_and_retries_return_the_original() {
     let db = common::open();
     let users: Vec<_> = (0..USERS)
@@ -116,8 +115,8 @@ fn one_message_per_pair_and_retries_return_the_original() {
         Ok(())
     });
 }
+common::both_stores!(one_message_per_pair_and_retries_return_the_original);
 
-#[test]
 fn concurrent_retries_of_the_same_ids_make_one_message_each() {
     const THREADS: usize = 8;
     const IDS: usize = 20;
@@ -167,8 +166,8 @@ fn concurrent_retries_of_the_same_ids_make_one_message_each() {
         }
     }
 }
+common::both_stores!(concurrent_retries_of_the_same_ids_make_one_message_each);
 
-#[test]
 fn the_same_client_id_in_two_rooms_makes_two_messages() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -187,8 +186,8 @@ fn the_same_client_id_in_two_rooms_makes_two_messages() {
     assert_ne!(a.message.id, b.message.id);
     assert_eq!((a.message.room_id, b.message.room_id), (one.id, two.id));
 }
+common::both_stores!(the_same_client_id_in_two_rooms_makes_two_messages);
 
-#[test]
 fn a_retry_after_reopening_returns_the_original() {
     let mut db = common::open();
     let ann = common::member(&db, "ann");
@@ -208,3 +207,4 @@ fn a_retry_after_reopening_returns_the_original() {
     assert_eq!(retry.message, first.message);
     assert_eq!(common::history(&db, ann.id, room.id).len(), 1);
 }
+common::both_stores!(a_retry_after_reopening_returns_the_original);

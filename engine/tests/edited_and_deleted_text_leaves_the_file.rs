@@ -1,6 +1,8 @@
 //! Deleted means gone: once a change is checkpointed, text from before an edit and the text
 //! of a deleted message are nowhere in the database file, neither in the message rows nor
 //! in the full-text index pages (searching no longer finding a word is not enough).
+//!
+//! SQLite only: reads the database file's bytes after a checkpoint.
 
 mod common;
 

@@ -3,7 +3,6 @@
 
 mod common;
 
-#[test]
 fn the_epoch_survives_reopening() {
     let mut db = common::open();
     let ann = common::member(&db, "ann");
@@ -16,10 +15,11 @@ fn the_epoch_survives_reopening() {
         "reopened a different database"
     );
 }
+common::both_stores!(the_epoch_survives_reopening);
 
-#[test]
 fn another_database_has_another_epoch() {
     let one = common::open();
     let two = common::open();
     assert_ne!(one.epoch(), two.epoch());
 }
+common::both_stores!(another_database_has_another_epoch);

@@ -2,6 +2,8 @@
 //! through the same check as its fuzz target (`ember_engine::fuzzing`), on stable, so the
 //! inputs the fuzzers found keep protecting without a nightly toolchain. A file whose check
 //! panics fails the test, named.
+//!
+//! SQLite only: the fuzzing fixture (`ember_engine::fuzzing::Fixture`) opens a SQLite file.
 
 mod common;
 

@@ -5,7 +5,6 @@ mod common;
 
 use ember_engine::{Error, Request, Response, RoomKind};
 
-#[test]
 fn concurrent_posts_share_transactions() {
     const THREADS: usize = 32;
     const POSTS: usize = 50;
@@ -50,8 +49,8 @@ fn concurrent_posts_share_transactions() {
         .collect();
     assert_eq!(seqs, (1..=messages).collect::<Vec<_>>());
 }
+common::both_stores!(concurrent_posts_share_transactions);
 
-#[test]
 fn a_refused_command_does_not_undo_its_batch() {
     const REQUESTS: u64 = 200;
     let db = common::open();
@@ -99,3 +98,4 @@ fn a_refused_command_does_not_undo_its_batch() {
     );
     assert_eq!(common::history(&db, ann.id, room), committed);
 }
+common::both_stores!(a_refused_command_does_not_undo_its_batch);

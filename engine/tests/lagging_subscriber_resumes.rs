@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::*;
 use ember_engine::{Event, RecvError, RoomKind};
 
-#[test]
 fn a_stalled_subscriber_lags_and_resumes_without_loss() {
     let db = open_with(|o| o.subscription_capacity = 8);
     let ann = member(&db, "ann");
@@ -78,8 +77,8 @@ fn a_stalled_subscriber_lags_and_resumes_without_loss() {
             .is_err()
     );
 }
+common::both_stores!(a_stalled_subscriber_lags_and_resumes_without_loss);
 
-#[test]
 fn a_dropped_subscription_is_unregistered() {
     let db = open();
     let ann = member(&db, "ann");
@@ -93,3 +92,4 @@ fn a_dropped_subscription_is_unregistered() {
     drop(user_sub);
     assert_eq!(db.subscription_counts(), (0, 0));
 }
+common::both_stores!(a_dropped_subscription_is_unregistered);

@@ -2,6 +2,8 @@
 //! open engine holds (under any name for it) is refused with `Error::AlreadyOpen`, so a
 //! subscription can never miss posts made through a second engine. Closing lets it go,
 //! even while clones of the closed engine are still alive.
+//!
+//! SQLite only: about files (several engines may share one PostgreSQL database).
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! New databases get Ember's page size; a database created with another one keeps it and
 //! works as before (SQLite cannot change the page size of a WAL database in place).
+//!
+//! SQLite only: about the SQLite file's page size.
 
 mod common;
 

@@ -82,7 +82,6 @@ impl Plugin for Counter {
     }
 }
 
-#[test]
 fn a_rejecting_plugin_stores_nothing_and_gives_its_reason() {
     let db = open();
     db.register_plugin(Box::new(NoSpam)).unwrap();
@@ -104,8 +103,8 @@ fn a_rejecting_plugin_stores_nothing_and_gives_its_reason() {
         "on_post may rewrite"
     );
 }
+common::both_stores!(a_rejecting_plugin_stores_nothing_and_gives_its_reason);
 
-#[test]
 fn a_panicking_plugin_is_disabled_and_posting_still_works() {
     let db = open();
     db.register_plugin(Box::new(Panicky(AtomicUsize::new(0))))
@@ -125,8 +124,8 @@ fn a_panicking_plugin_is_disabled_and_posting_still_works() {
     assert!(status.fault.unwrap().contains("boom"));
     assert_eq!(history(&db, ann.id, room.id).len(), 2);
 }
+common::both_stores!(a_panicking_plugin_is_disabled_and_posting_still_works);
 
-#[test]
 fn commands_run_by_priority_until_one_handles_them() {
     let db = open();
     let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
@@ -158,8 +157,8 @@ fn commands_run_by_priority_until_one_handles_them() {
         "/unknown stays text"
     );
 }
+common::both_stores!(commands_run_by_priority_until_one_handles_them);
 
-#[test]
 fn a_failing_command_rejects_the_post() {
     let db = open();
     let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
@@ -180,8 +179,8 @@ fn a_failing_command_rejects_the_post() {
     ));
     assert!(history(&db, ann.id, room.id).is_empty());
 }
+common::both_stores!(a_failing_command_rejects_the_post);
 
-#[test]
 fn play_attaches_a_known_sound_and_leaves_others_as_text() {
     let db = open();
     let ann = member(&db, "ann");
@@ -218,8 +217,8 @@ fn play_attaches_a_known_sound_and_leaves_others_as_text() {
     );
     assert_eq!(ember_engine::SOUNDS.len(), 56);
 }
+common::both_stores!(play_attaches_a_known_sound_and_leaves_others_as_text);
 
-#[test]
 fn on_event_sees_committed_messages() {
     let db = open();
     let seen = Arc::new(AtomicUsize::new(0));
@@ -234,3 +233,4 @@ fn on_event_sees_committed_messages() {
         seen.load(Ordering::SeqCst) == 2
     });
 }
+common::both_stores!(on_event_sees_committed_messages);

@@ -22,7 +22,6 @@ fn quiet(sub: &Subscription) {
     }
 }
 
-#[test]
 fn presence_is_per_user_and_lapses_without_heartbeats() {
     let clock = Clock::manual(1_000_000);
     let db = open_with(|o| o.clock = clock.clone());
@@ -77,8 +76,8 @@ fn presence_is_per_user_and_lapses_without_heartbeats() {
     quiet(&watch);
     assert_eq!(db.online_members(ann.id, room.id).unwrap(), vec![bob.id]);
 }
+common::both_stores!(presence_is_per_user_and_lapses_without_heartbeats);
 
-#[test]
 fn typing_stops_by_itself_and_is_throttled() {
     let clock = Clock::manual(1_000_000);
     let db = open_with(|o| o.clock = clock.clone());
@@ -118,8 +117,8 @@ fn typing_stops_by_itself_and_is_throttled() {
         "auto-stop after 5 s without refresh"
     );
 }
+common::both_stores!(typing_stops_by_itself_and_is_throttled);
 
-#[test]
 fn only_members_show_presence_or_typing() {
     let db = open();
     let ann = member(&db, "ann");
@@ -131,3 +130,4 @@ fn only_members_show_presence_or_typing() {
     assert!(db.typing(eve.id, room.id, true).is_err());
     assert!(db.online_members(eve.id, room.id).is_err());
 }
+common::both_stores!(only_members_show_presence_or_typing);

@@ -160,7 +160,6 @@ fn replay_while_writing(
 /// increasing within each room, (2) misses no message that was created, and (3) holds as
 /// the last version of each message its final state, as `messages_before` and `message`
 /// report it and as its writer was last acknowledged.
-#[test]
 fn a_reader_paging_during_writes_ends_with_every_final_state() {
     let db = common::open();
     let reader = common::member(&db, "reader");
@@ -214,8 +213,8 @@ fn a_reader_paging_during_writes_ends_with_every_final_state() {
         Ok(())
     });
 }
+common::both_stores!(a_reader_paging_during_writes_ends_with_every_final_state);
 
-#[test]
 fn a_page_holds_the_current_state_of_each_changed_message() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -246,8 +245,8 @@ fn a_page_holds_the_current_state_of_each_changed_message() {
     let beyond = db.changes_since(ann.id, room, u64::MAX, 1000).unwrap();
     assert!(beyond.messages.is_empty() && !beyond.more);
 }
+common::both_stores!(a_page_holds_the_current_state_of_each_changed_message);
 
-#[test]
 fn rooms_have_separate_change_sequences() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -262,3 +261,4 @@ fn rooms_have_separate_change_sequences() {
     assert_eq!(feed.messages, vec![m]);
     assert_eq!(feed.head_change_seq, 1);
 }
+common::both_stores!(rooms_have_separate_change_sequences);

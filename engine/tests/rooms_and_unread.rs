@@ -23,7 +23,6 @@ fn summary(db: &Engine, user: UserId, room: RoomId) -> RoomSummary {
         .unwrap_or_else(|| panic!("room {room} is not in the user's list"))
 }
 
-#[test]
 fn open_rooms_include_people_created_later_but_not_bots() {
     let db = common::open();
     let ann = common::admin(&db, "ann");
@@ -43,8 +42,8 @@ fn open_rooms_include_people_created_later_but_not_bots() {
     common::post(&db, bob.id, lobby, "hello, I am new");
     assert!(db.rooms_for(bot.user.id).unwrap().is_empty());
 }
+common::both_stores!(open_rooms_include_people_created_later_but_not_bots);
 
-#[test]
 fn closed_rooms_hold_only_explicit_members() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -82,8 +81,8 @@ fn closed_rooms_hold_only_explicit_members() {
         HashSet::from([ann.id, bob.id])
     );
 }
+common::both_stores!(closed_rooms_hold_only_explicit_members);
 
-#[test]
 fn a_direct_room_is_one_per_set_of_users() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -122,8 +121,8 @@ fn a_direct_room_is_one_per_set_of_users() {
         Involvement::Everything
     );
 }
+common::both_stores!(a_direct_room_is_one_per_set_of_users);
 
-#[test]
 fn unread_counts_follow_others_posts_and_read_positions() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -174,8 +173,8 @@ fn unread_counts_follow_others_posts_and_read_positions() {
     );
     assert_eq!(summary(&db, bob.id, room).unread, 1);
 }
+common::both_stores!(unread_counts_follow_others_posts_and_read_positions);
 
-#[test]
 fn history_pages_back_through_everything_in_order() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -209,8 +208,8 @@ fn history_pages_back_through_everything_in_order() {
     expected[99] = tombstone;
     assert_eq!(all, expected, "paging back in sevens, tombstone included");
 }
+common::both_stores!(history_pages_back_through_everything_in_order);
 
-#[test]
 fn messages_around_a_message_are_its_neighbours_in_order() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -234,8 +233,8 @@ fn messages_around_a_message_are_its_neighbours_in_order() {
         posted
     );
 }
+common::both_stores!(messages_around_a_message_are_its_neighbours_in_order);
 
-#[test]
 fn involvement_is_set_per_member_and_shown_in_the_room_list() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -270,8 +269,8 @@ fn involvement_is_set_per_member_and_shown_in_the_room_list() {
         "Bob's changed too"
     );
 }
+common::both_stores!(involvement_is_set_per_member_and_shown_in_the_room_list);
 
-#[test]
 fn mentions_name_members_of_the_room() {
     let db = common::open();
     let ann = common::member(&db, "ann");
@@ -309,8 +308,8 @@ fn mentions_name_members_of_the_room() {
         .unwrap();
     assert_eq!(edited.mentions, vec![carol.id]);
 }
+common::both_stores!(mentions_name_members_of_the_room);
 
-#[test]
 fn the_room_list_is_most_recently_active_first() {
     let db = common::open_with(|o| o.clock = Clock::manual(1_700_000_000_000));
     let ann = common::member(&db, "ann");
@@ -344,3 +343,4 @@ fn the_room_list_is_most_recently_active_first() {
         (1, 1, Some(m.created_at))
     );
 }
+common::both_stores!(the_room_list_is_most_recently_active_first);

@@ -25,7 +25,6 @@ fn wait_for_results(db: &Engine, user: &User, text: &str, expected: &[MessageId]
 /// An accent typed as a separate combining character (decomposed text, as macOS keyboards
 /// produce) stays inside its word: the message is found by its own words, and by the
 /// accent-free spelling, since the index folds diacritics.
-#[test]
 fn words_with_combining_accents_inside_are_found() {
     let (db, ann, room) = lobby();
     let naive = common::post(&db, ann.id, room, "a nai\u{308}ve question").id;
@@ -38,8 +37,8 @@ fn words_with_combining_accents_inside_are_found() {
         );
     }
 }
+common::both_stores!(words_with_combining_accents_inside_are_found);
 
-#[test]
 fn words_are_found_with_their_stems() {
     let (db, ann, room) = lobby();
     let running = common::post(&db, ann.id, room, "I was running late again").id;
@@ -59,8 +58,8 @@ fn words_are_found_with_their_stems() {
         );
     }
 }
+common::both_stores!(words_are_found_with_their_stems);
 
-#[test]
 fn query_syntax_is_taken_as_plain_words() {
     let (db, ann, room) = lobby();
     let hello = common::post(&db, ann.id, room, "hello world, and or not near content").id;
@@ -117,8 +116,8 @@ fn query_syntax_is_taken_as_plain_words() {
         }
     }
 }
+common::both_stores!(query_syntax_is_taken_as_plain_words);
 
-#[test]
 fn any_text_is_a_valid_query() {
     let (db, ann, room) = lobby();
     let message = common::post(&db, ann.id, room, "some words to match against");
@@ -129,8 +128,8 @@ fn any_text_is_a_valid_query() {
         Ok(())
     });
 }
+common::both_stores!(any_text_is_a_valid_query);
 
-#[test]
 fn results_are_newest_first_and_the_limit_is_respected() {
     let (db, ann, room) = lobby();
     let posted: Vec<Message> = (0..5)
@@ -150,8 +149,8 @@ fn results_are_newest_first_and_the_limit_is_respected() {
         vec![posted[4].clone()]
     );
 }
+common::both_stores!(results_are_newest_first_and_the_limit_is_respected);
 
-#[test]
 fn edited_away_and_deleted_content_stops_matching() {
     let (db, ann, room) = lobby();
     let fruit = common::post(&db, ann.id, room, "banana bread").id;
@@ -170,8 +169,8 @@ fn edited_away_and_deleted_content_stops_matching() {
     wait_for_results(&db, &ann, "cherry", &[]);
     assert_eq!(common::search_ids(&db, ann.id, "banana"), vec![other]);
 }
+common::both_stores!(edited_away_and_deleted_content_stops_matching);
 
-#[test]
 fn search_sees_only_the_users_rooms() {
     let (db, ann, lobby) = lobby();
     let bob = common::member(&db, "bob");
@@ -203,3 +202,4 @@ fn search_sees_only_the_users_rooms() {
         "removal ignored"
     );
 }
+common::both_stores!(search_sees_only_the_users_rooms);

@@ -37,7 +37,6 @@ fn settle(db: &Engine) {
     db.revoke_session("no such token").unwrap();
 }
 
-#[test]
 fn a_login_returns_a_token_that_authenticates() {
     let (db, bob) = setup(24 * HOUR_MS);
     let now = db.options().clock.now_ms();
@@ -52,8 +51,8 @@ fn a_login_returns_a_token_that_authenticates() {
     let again = db.login("bob", common::PASSWORD).unwrap();
     assert_ne!(again.token, login.token, "every login gets its own token");
 }
+common::both_stores!(a_login_returns_a_token_that_authenticates);
 
-#[test]
 fn wrong_passwords_and_unknown_logins_are_unauthenticated() {
     let (db, _) = setup(HOUR_MS);
     for (login, password) in [
@@ -69,8 +68,8 @@ fn wrong_passwords_and_unknown_logins_are_unauthenticated() {
     assert_unauthenticated("made-up token", &db, &"ab".repeat(32));
     assert_unauthenticated("empty token", &db, "");
 }
+common::both_stores!(wrong_passwords_and_unknown_logins_are_unauthenticated);
 
-#[test]
 fn the_eleventh_login_in_the_window_is_rate_limited_until_it_passes() {
     let (db, _) = setup(HOUR_MS);
     common::member(&db, "carol");
@@ -93,8 +92,8 @@ fn the_eleventh_login_in_the_window_is_rate_limited_until_it_passes() {
     db.login("bob", common::PASSWORD)
         .expect("the window has passed");
 }
+common::both_stores!(the_eleventh_login_in_the_window_is_rate_limited_until_it_passes);
 
-#[test]
 fn a_stranger_guessing_passwords_locks_out_their_address_not_the_owner() {
     let (db, _) = setup(HOUR_MS);
     let stranger = Some(std::net::IpAddr::from([198, 51, 100, 23]));
@@ -117,8 +116,8 @@ fn a_stranger_guessing_passwords_locks_out_their_address_not_the_owner() {
     db.login_from("bob", common::PASSWORD, owner)
         .expect("the owner's address is not locked out");
 }
+common::both_stores!(a_stranger_guessing_passwords_locks_out_their_address_not_the_owner);
 
-#[test]
 fn attempts_from_many_addresses_meet_the_cap_per_login() {
     let (db, _) = setup(HOUR_MS);
     for i in 0..100u32 {
@@ -137,14 +136,15 @@ fn attempts_from_many_addresses_meet_the_cap_per_login() {
     db.login_from("bob", common::PASSWORD, fresh)
         .expect("the window has passed, and no back-off applies to the cap");
 }
+common::both_stores!(attempts_from_many_addresses_meet_the_cap_per_login);
 
-#[test]
 fn an_unused_session_expires_after_its_ttl() {
     let (db, _) = setup(24 * HOUR_MS);
     let login = db.login("bob", common::PASSWORD).unwrap();
     advance(&db, 24 * HOUR_MS);
     assert_unauthenticated("expired session", &db, &login.token);
 }
+common::both_stores!(an_unused_session_expires_after_its_ttl);
 
 /// Sliding expiry for a TTL of `ttl_ms`: a use after half of it keeps the session alive
 /// past its first expiry; then, unused for a whole TTL, it lapses.
@@ -165,17 +165,16 @@ fn check_sliding_expiry(ttl_ms: i64) {
     assert_unauthenticated("unused for a whole TTL", &db, &login.token);
 }
 
-#[test]
 fn a_session_used_after_half_its_ttl_outlives_its_first_expiry() {
     check_sliding_expiry(30 * 24 * HOUR_MS);
 }
+common::both_stores!(a_session_used_after_half_its_ttl_outlives_its_first_expiry);
 
-#[test]
 fn a_short_session_used_after_half_its_ttl_outlives_its_first_expiry() {
     check_sliding_expiry(20 * 60 * 1000);
 }
+common::both_stores!(a_short_session_used_after_half_its_ttl_outlives_its_first_expiry);
 
-#[test]
 fn revoking_a_session_ends_only_that_session() {
     let (db, bob) = setup(HOUR_MS);
     let first = db.login("bob", common::PASSWORD).unwrap();
@@ -186,8 +185,8 @@ fn revoking_a_session_ends_only_that_session() {
     db.revoke_session(&first.token)
         .expect("revoking twice is not an error");
 }
+common::both_stores!(revoking_a_session_ends_only_that_session);
 
-#[test]
 fn revoking_all_sessions_ends_every_session_of_the_user() {
     let (db, _) = setup(HOUR_MS);
     let carol = common::member(&db, "carol");
@@ -204,8 +203,8 @@ fn revoking_all_sessions_ends_every_session_of_the_user() {
     db.login("bob", common::PASSWORD)
         .expect("Bob may log in again");
 }
+common::both_stores!(revoking_all_sessions_ends_every_session_of_the_user);
 
-#[test]
 fn deactivating_a_user_ends_their_sessions() {
     let (db, bob) = setup(HOUR_MS);
     let login = db.login("bob", common::PASSWORD).unwrap();
@@ -216,8 +215,8 @@ fn deactivating_a_user_ends_their_sessions() {
         other => panic!("a deactivated user logged in: {other:?}"),
     }
 }
+common::both_stores!(deactivating_a_user_ends_their_sessions);
 
-#[test]
 fn a_ttl_too_long_to_count_means_sessions_never_lapse() {
     let db = common::open_with(|o| {
         o.clock = Clock::manual(1_700_000_000_000);
@@ -232,3 +231,4 @@ fn a_ttl_too_long_to_count_means_sessions_never_lapse() {
     advance(&db, 100 * 365 * 24 * HOUR_MS);
     assert_eq!(db.authenticate(&login.token).unwrap(), bob);
 }
+common::both_stores!(a_ttl_too_long_to_count_means_sessions_never_lapse);

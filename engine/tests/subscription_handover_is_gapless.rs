@@ -48,7 +48,6 @@ fn message_of(e: &Event) -> Option<&Message> {
     }
 }
 
-#[test]
 fn subscribing_mid_stream_sees_every_change_once_in_order() {
     let db = open();
     let ann = member(&db, "ann");
@@ -115,8 +114,8 @@ fn subscribing_mid_stream_sees_every_change_once_in_order() {
         },
     );
 }
+common::both_stores!(subscribing_mid_stream_sees_every_change_once_in_order);
 
-#[test]
 fn without_a_cursor_the_subscription_starts_live_at_the_head() {
     let db = open();
     let ann = member(&db, "ann");
@@ -136,8 +135,8 @@ fn without_a_cursor_the_subscription_starts_live_at_the_head() {
         "only the new message"
     );
 }
+common::both_stores!(without_a_cursor_the_subscription_starts_live_at_the_head);
 
-#[test]
 fn a_long_replay_is_paged_not_truncated() {
     let db = open_with(|o| o.replay_cap = 10);
     let ann = member(&db, "ann");
@@ -174,8 +173,8 @@ fn a_long_replay_is_paged_not_truncated() {
     }
     assert_eq!((pages, cursor), (3, 25));
 }
+common::both_stores!(a_long_replay_is_paged_not_truncated);
 
-#[test]
 fn a_cursor_beyond_the_head_is_refused() {
     let db = open();
     let ann = member(&db, "ann");
@@ -188,8 +187,8 @@ fn a_cursor_beyond_the_head_is_refused() {
         Err(ember_engine::Error::Validation { field: "since", .. })
     ));
 }
+common::both_stores!(a_cursor_beyond_the_head_is_refused);
 
-#[test]
 fn non_members_cannot_subscribe() {
     let db = open();
     let ann = member(&db, "ann");
@@ -207,3 +206,4 @@ fn non_members_cannot_subscribe() {
         "a refused subscription leaves nothing behind"
     );
 }
+common::both_stores!(non_members_cannot_subscribe);

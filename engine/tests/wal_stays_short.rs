@@ -1,5 +1,7 @@
 //! Under writes that never pause, the WAL is started over instead of growing by every
 //! commit (it reached 2 GB after 200,000 posts before the writer bounded it).
+//!
+//! SQLite only: about SQLite's WAL (drives `RawStore`).
 
 mod common;
 

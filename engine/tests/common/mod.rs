@@ -1,9 +1,18 @@
-//! Helpers shared by the behaviour tests: an engine in a temporary directory with cheap
-//! password hashing, users, rooms, posts, and polling for the asynchronous indexer.
+//! Helpers shared by the behaviour tests: an engine on a fresh database of the current
+//! store (a SQLite file in a temporary directory, or a database of its own on the test
+//! PostgreSQL server, see [`pg`]) with cheap password hashing, users, rooms, posts, and
+//! polling for the asynchronous indexer.
+//!
+//! A behaviour test is written once as a plain function and run against both stores by
+//! [`both_stores!`]: `common::both_stores!(name);` generates the tests `name::sqlite` and
+//! `name::postgres`, each of which sets the current thread's store ([`store`]) and calls
+//! `name`. [`open`], [`open_with`] and [`place`] then give a database of that store.
+//! `cargo test -p ember-engine postgres` runs the PostgreSQL variants alone.
 
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -15,8 +24,127 @@ use ember_engine::{
 use tempfile::TempDir;
 
 pub mod authz;
+pub mod child;
 pub mod disk;
+pub mod pg;
 pub mod watchdog;
+
+/// Generates, for each named test function, a module of that name with two tests:
+/// `sqlite` and `postgres`, which run the function on that store (see [`run_on`]).
+#[allow(unused_macros)]
+macro_rules! both_stores {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                $crate::common::run_on($crate::common::Store::Sqlite, super::$name);
+            }
+            #[test]
+            fn postgres() {
+                $crate::common::run_on($crate::common::Store::Postgres, super::$name);
+            }
+        }
+    )+};
+}
+#[allow(unused_imports)]
+pub(crate) use both_stores;
+
+/// Generates, for each named test function, a module of that name with one test,
+/// `postgres`, which runs the function on PostgreSQL (see [`run_on`]): for tests only a
+/// shared database makes possible.
+#[allow(unused_macros)]
+macro_rules! postgres_only {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn postgres() {
+                $crate::common::run_on($crate::common::Store::Postgres, super::$name);
+            }
+        }
+    )+};
+}
+#[allow(unused_imports)]
+pub(crate) use postgres_only;
+
+/// The store a test's databases live in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A database of its own on the test PostgreSQL server.
+    Postgres,
+}
+
+thread_local! {
+    static STORE: Cell<Store> = const { Cell::new(Store::Sqlite) };
+}
+
+/// The store of the test running on this thread (SQLite unless [`run_on`] said otherwise).
+/// Threads a test spawns start on SQLite: open databases on the test's own thread.
+pub fn store() -> Store {
+    STORE.with(Cell::get)
+}
+
+/// Runs `test` with this thread's store set to `store`. On PostgreSQL without a server
+/// (see [`pg::available`]) it prints the skip line once and returns without running it,
+/// or fails when `EMBER_REQUIRE_PG=1`.
+pub fn run_on(store: Store, test: impl FnOnce()) {
+    if store == Store::Postgres && !pg::available() {
+        return;
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            STORE.with(|s| s.set(Store::Sqlite));
+        }
+    }
+    STORE.with(|s| s.set(store));
+    let _reset = Reset;
+    test();
+}
+
+/// A fresh, empty database of the current store: a path in a temporary directory, or the
+/// URL of a database of its own on the test PostgreSQL server. Removed (dropped) with
+/// this value.
+pub struct Place {
+    path: PathBuf,
+    pg: Option<pg::Database>,
+    _dir: Option<TempDir>,
+}
+
+impl Place {
+    /// The path or URL to put in `Options::path`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The PostgreSQL database, when the place is one.
+    pub fn pg(&self) -> Option<&pg::Database> {
+        self.pg.as_ref()
+    }
+}
+
+/// A fresh database of the current [`store`].
+pub fn place() -> Place {
+    match store() {
+        Store::Sqlite => {
+            let dir = tempfile::tempdir().expect("create a temporary directory");
+            Place {
+                path: dir.path().join("ember.db"),
+                pg: None,
+                _dir: Some(dir),
+            }
+        }
+        Store::Postgres => {
+            let db = pg::Database::create_shared();
+            Place {
+                path: PathBuf::from(&db.url),
+                pg: Some(db),
+                _dir: None,
+            }
+        }
+    }
+}
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery";
@@ -24,12 +152,11 @@ pub const PASSWORD: &str = "correct horse battery";
 /// How long [`eventually`] waits before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// An engine on a database in its own temporary directory. Dereferences to the engine;
-/// the engine is dropped (closed) before the directory is removed.
+/// An engine on a fresh database of the current store ([`place`]). Dereferences to the
+/// engine; the engine is dropped (closed) before the database is removed.
 pub struct TestDb {
     pub engine: Engine,
-    path: PathBuf,
-    _dir: TempDir,
+    place: Place,
 }
 
 impl Deref for TestDb {
@@ -40,9 +167,14 @@ impl Deref for TestDb {
 }
 
 impl TestDb {
-    /// The database file.
+    /// The database file, or the PostgreSQL database's URL.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.place.path()
+    }
+
+    /// Where the database is.
+    pub fn place(&self) -> &Place {
+        &self.place
     }
 
     /// Closes the engine and opens the same database again with the same options.
@@ -53,7 +185,7 @@ impl TestDb {
     }
 }
 
-/// Options for a database at `path`: cheap password hashing and a short search delay.
+/// Options for a database at `path` (a file or a `postgres://` URL): cheap password hashing and a short search delay.
 pub fn options(path: &Path) -> Options {
     watchdog::arm();
     let mut opts = Options::new(path);
@@ -78,23 +210,18 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
-/// A fresh database with the test [`options`].
+/// A fresh database of the current [`store`] with the test [`options`].
 pub fn open() -> TestDb {
     open_with(|_| {})
 }
 
 /// A fresh database with the test [`options`], adjusted by `tune` before opening.
 pub fn open_with(tune: impl FnOnce(&mut Options)) -> TestDb {
-    let dir = tempfile::tempdir().expect("create a temporary directory");
-    let path = dir.path().join("ember.db");
-    let mut opts = options(&path);
+    let place = place();
+    let mut opts = options(place.path());
     tune(&mut opts);
     let engine = Engine::open(opts).expect("open a fresh database");
-    TestDb {
-        engine,
-        path,
-        _dir: dir,
-    }
+    TestDb { engine, place }
 }
 
 /// Creates a person whose display name is `login` capitalised.
