@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use postgres::{Client, NoTls, Statement};
 use uuid::Uuid;
 
-/// The text search configuration for `to_tsvector` (Ember's PostgreSQL store uses the same).
-pub const TS_CONFIG: &str = "english";
+/// The text search configuration Ember's PostgreSQL store indexes with (made by its schema).
+pub const TS_CONFIG: &str = "ember";
 
 /// One post of a raw batch.
 #[derive(Clone, Debug)]
