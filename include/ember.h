@@ -170,7 +170,10 @@ enum ember_status
    */
   EMBER_ERR_MISUSE = 22,
   /**
-   * The database server (PostgreSQL) is unreachable; the engine reconnects by itself: try again later.
+   * The database server (PostgreSQL) stayed unreachable for the engine's bounded wait.
+   * Nothing was written (a post retried later with the same `client_message_id` is
+   * still written exactly once); the engine reconnects by itself, so try again later.
+   * Never returned for a SQLite file.
    */
   EMBER_ERR_UNAVAILABLE = 23,
   /**
@@ -1360,14 +1363,22 @@ void ember_user_list_free(struct ember_user_list *list);
 ember_status ember_options_init(struct ember_options *out);
 
 /**
- * Opens (creating or migrating) the SQLite database at `path` and starts the engine's
+ * Opens (creating or migrating) the database `path` names and starts the engine's
  * threads. On success `*out` is a new engine owned by the caller: end it with
  * `ember_engine_close`.
  *
+ * `path` is a SQLite file (a plain path or a `sqlite:` URL such as `sqlite:chat.db`,
+ * created when missing) or a PostgreSQL URL (`postgres://user@host:port/dbname` or
+ * `postgresql://…`, in the form libpq takes) naming a database that several engines, in
+ * this and other processes or machines, may share. The calls and their guarantees are the
+ * same on both; on PostgreSQL a database that stays unreachable makes calls fail with
+ * `EMBER_ERR_UNAVAILABLE` after a bounded wait, and the engine reconnects by itself.
+ *
  * Thread-safe. Errors: `EMBER_ERR_NULL`; `EMBER_ERR_INVALID_ARGUMENT` (path not UTF-8);
- * `EMBER_ERR_ABI_MISMATCH` (`options->struct_size`); `EMBER_ERR_OPEN`;
- * `EMBER_ERR_SCHEMA_TOO_NEW`; `EMBER_ERR_STORAGE`; `EMBER_ERR_ALREADY_OPEN` (an engine of
- * this process has the file open: use that handle, which any thread may share).
+ * `EMBER_ERR_ABI_MISMATCH` (`options->struct_size`); `EMBER_ERR_OPEN` (also a PostgreSQL
+ * server that refuses the connection or the login); `EMBER_ERR_SCHEMA_TOO_NEW`;
+ * `EMBER_ERR_STORAGE`; `EMBER_ERR_ALREADY_OPEN` (an engine of this process has the file
+ * open: use that handle, which any thread may share).
  */
 ember_status ember_engine_open(const char *path,
                                const struct ember_options *options,

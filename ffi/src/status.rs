@@ -60,7 +60,10 @@ pub enum ember_status {
     /// bug in the host; it is detected, not undefined behaviour, but only until the
     /// address is reused by a newer handle.
     EMBER_ERR_MISUSE = 22,
-    /// The database server (PostgreSQL) is unreachable; the engine reconnects by itself: try again later.
+    /// The database server (PostgreSQL) stayed unreachable for the engine's bounded wait.
+    /// Nothing was written (a post retried later with the same `client_message_id` is
+    /// still written exactly once); the engine reconnects by itself, so try again later.
+    /// Never returned for a SQLite file.
     EMBER_ERR_UNAVAILABLE = 23,
     /// An engine error this version of the ABI has no code for; see the message.
     EMBER_ERR_OTHER = 99,

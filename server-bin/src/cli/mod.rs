@@ -1,6 +1,8 @@
 //! The command line: `serve`, `demo`, and admin commands on the same database.
 //!
 //! Every flag can also come from an environment variable (`EMBER_DB`, `EMBER_LISTEN`, ...).
+//! `--db` names the store for every command: a SQLite file (a path or a `sqlite:` URL) or a
+//! PostgreSQL database (`postgres://…`) that several servers may share.
 
 mod admin;
 mod serve;
@@ -10,12 +12,15 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use ember_engine::{Options, PasswordCost};
 
-/// Ember: a chat server in one process, on one port, with one SQLite file.
+/// Ember: a chat server in one process, on one port, on one SQLite file or a shared
+/// PostgreSQL database.
 #[derive(Debug, Parser)]
 #[command(name = "ember-server", version, about)]
 pub struct Cli {
-    /// The SQLite database (created when missing). Default: ember.db; for `demo`, a fresh
-    /// file in the temporary directory.
+    /// The database: a SQLite file (a path or `sqlite:path`, created when missing) or a
+    /// PostgreSQL URL (`postgres://user@host:port/db`, migrated on open; several servers may
+    /// share it). Default: ember.db; for `demo`, a fresh SQLite file in the temporary
+    /// directory.
     #[arg(long, global = true, env = "EMBER_DB")]
     pub db: Option<PathBuf>,
     /// Password hash memory in KiB (tests only; the default is OWASP's 19 MiB).

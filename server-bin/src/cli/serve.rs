@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ember_engine::{ClientMessageId, Engine, NewPost, NewUser, Options, RateLimit, Role, RoomKind};
+use ember_engine::{
+    ClientMessageId, Engine, Location, NewPost, NewUser, Options, RateLimit, Role, RoomKind,
+};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
@@ -66,16 +68,23 @@ fn run(engine: &Engine, args: &ServeArgs, on_ready: impl FnOnce(&str)) -> Result
     Ok(())
 }
 
-/// Creates a fresh demo database and serves it.
+/// Creates a fresh demo database (always an embedded SQLite file) and serves it.
 pub fn demo(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
     let path = match &cli.db {
-        Some(p) if p.exists() => {
-            return Err(format!(
-                "{} exists; demo wants a fresh database",
-                p.display()
-            ));
-        }
-        Some(p) => p.clone(),
+        Some(p) => match Location::parse(&p.to_string_lossy()) {
+            Location::Postgres(_) => {
+                return Err("demo runs on its own SQLite file; to serve a PostgreSQL \
+                            database use `serve --db postgres://…`"
+                    .into());
+            }
+            Location::Sqlite(file) if file.exists() => {
+                return Err(format!(
+                    "{} exists; demo wants a fresh database",
+                    file.display()
+                ));
+            }
+            Location::Sqlite(_) => p.clone(),
+        },
         None => fresh_temp_path(),
     };
     let mut opts = super::options(cli, path.clone());
