@@ -368,7 +368,7 @@ fn write(
         reads.insert((n.room_key, n.user_key), n.seq);
     }
     let (head_keys, (head_seqs, head_changes)): (Vec<i64>, (Vec<i64>, Vec<i64>)) =
-        heads.into_iter().map(|(k, (s, c))| (k, (s, c))).unzip();
+        heads.into_iter().unzip();
     let ((read_rooms, read_users), read_seqs): ((Vec<i64>, Vec<i64>), Vec<i64>) =
         reads.into_iter().unzip();
     conn.execute(
