@@ -32,7 +32,10 @@ fn serve_and_admin_commands_work_on_a_postgresql_url() {
     let two = Server::start(&f, &[]);
     let mut ann = one.ws(&ann_token);
     let mut bob = two.ws(&bob_token);
-    assert_eq!(ann.ready["epoch"], bob.ready["epoch"], "one epoch per database");
+    assert_eq!(
+        ann.ready["epoch"], bob.ready["epoch"],
+        "one epoch per database"
+    );
     let cid = new_id();
     let post = json!({"type": "post", "room_id": f.room, "client_message_id": cid,
                       "content": "hello from node one"});
@@ -69,12 +72,20 @@ fn serve_and_admin_commands_work_on_a_postgresql_url() {
         .iter()
         .map(|m| m["message"]["content"].clone())
         .collect();
-    assert_eq!(contents, [json!("hello from node one")], "once, after the restart");
+    assert_eq!(
+        contents,
+        [json!("hello from node one")],
+        "once, after the restart"
+    );
 
     // Revoking a token from the command line reaches the server's open socket.
     f.admin(&["token", "revoke", &ann_token]);
     let code = ann.close_frame().map(|c| c.code);
-    assert_eq!(code, Some(CloseCode::from(4001)), "the revoked session's socket");
+    assert_eq!(
+        code,
+        Some(CloseCode::from(4001)),
+        "the revoked session's socket"
+    );
     let out = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0", "--db", &db.url])
         .output()
