@@ -38,7 +38,8 @@ pub(crate) mod reorder;
 pub(crate) mod wire;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -57,11 +58,14 @@ use wire::{Scope, Wire};
 const POLL_WHILE_AWAY: Duration = Duration::from_secs(1);
 /// How long a failed store read waits before it is tried again.
 const READ_RETRY: Duration = Duration::from_millis(100);
+/// Most bytes of other engines' publications waiting for the dispatcher; beyond it they
+/// are dropped and the store read instead (as after a lost publication).
+const INBOX_BYTES: usize = 64 << 20;
 
 /// What the broker's thread hands the dispatcher.
 pub(crate) enum Inbound {
-    /// Another engine committed this.
-    Remote(Change),
+    /// Another engine committed this (published in that many bytes).
+    Remote(Change, usize),
     /// A room's channel is subscribed now.
     Subscribed(RoomId),
     /// Publications may have been lost.
@@ -108,6 +112,10 @@ pub(crate) struct Cluster {
     last_poll: Mutex<Instant>,
     /// Store reads made to fill gaps.
     reads: AtomicU64,
+    /// Bytes of publications in the inbox.
+    inbox_bytes: Arc<AtomicUsize>,
+    /// A resync is in the inbox (one is enough).
+    resync_queued: Arc<AtomicBool>,
 }
 
 impl Cluster {
@@ -118,11 +126,17 @@ impl Cluster {
         let (wake, inbox) = crossbeam_channel::unbounded();
         let users = broker.channel("users");
         let room_prefix = broker.channel("room:");
-        let tx = wake.clone();
         let prefix = room_prefix.clone();
+        let inbox_bytes = Arc::new(AtomicUsize::new(0));
+        let resync_queued = Arc::new(AtomicBool::new(false));
+        let sending = Inbox {
+            tx: wake.clone(),
+            bytes: inbox_bytes.clone(),
+            resync_queued: resync_queued.clone(),
+        };
         broker.listen(
             broker.channel(""),
-            Box::new(move |event| listen(&tx, &prefix, event)),
+            Box::new(move |event| listen(&sending, &prefix, event)),
         );
         broker.subscribe(users.clone());
         Ok(Cluster {
@@ -136,12 +150,20 @@ impl Cluster {
             retry_at: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
             reads: AtomicU64::new(0),
+            inbox_bytes,
+            resync_queued,
         })
     }
 
     /// How many store reads filled gaps so far.
     pub(crate) fn store_reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// The broker, for other publications (presence, typing).
+    #[allow(dead_code)] // For presence and typing across engines (clnode).
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
     }
 
     /// What the dispatcher waits on besides the writer.
@@ -236,9 +258,12 @@ impl Cluster {
 
     /// Handles what the broker's thread handed over.
     pub(crate) fn inbound(&self, live: &Live, reader: &dyn Reads, inbound: Inbound) {
+        if let Inbound::Remote(_, bytes) = &inbound {
+            self.inbox_bytes.fetch_sub(*bytes, Ordering::AcqRel);
+        }
         match inbound {
-            Inbound::Remote(Change::Room(event)) => self.remote_event(live, event),
-            Inbound::Remote(change) => live.hub.apply(change),
+            Inbound::Remote(Change::Room(event), _) => self.remote_event(live, event),
+            Inbound::Remote(change, _) => live.hub.apply(change),
             Inbound::Subscribed(room) => {
                 let mut st = self.state.lock();
                 if let Some(buf) = st.rooms.get_mut(&room) {
@@ -247,6 +272,7 @@ impl Cluster {
                 }
             }
             Inbound::Resync => {
+                self.resync_queued.store(false, Ordering::Release);
                 self.resync_rooms();
                 refresh_user_subs(live, reader);
             }
@@ -396,18 +422,42 @@ fn refresh_user_subs(live: &Live, reader: &dyn Reads) {
     }
 }
 
+/// The sending side of the dispatcher's inbox, as the broker's listener holds it.
+struct Inbox {
+    tx: Sender<Inbound>,
+    bytes: Arc<AtomicUsize>,
+    resync_queued: Arc<AtomicBool>,
+}
+
+impl Inbox {
+    fn resync(&self) {
+        if !self.resync_queued.swap(true, Ordering::AcqRel) {
+            let _ = self.tx.send(Inbound::Resync);
+        }
+    }
+}
+
 /// The broker's listener: decodes on the broker's thread, hands over to the dispatcher.
-fn listen(tx: &Sender<Inbound>, room_prefix: &str, event: BrokerEvent<'_>) {
+fn listen(inbox: &Inbox, room_prefix: &str, event: BrokerEvent<'_>) {
+    let queued = &inbox.bytes;
     let inbound = match event {
         BrokerEvent::Message {
             channel, payload, ..
         } => {
+            let bytes = payload.len();
+            if queued.fetch_add(bytes, Ordering::AcqRel) + bytes > INBOX_BYTES {
+                queued.fetch_sub(bytes, Ordering::AcqRel);
+                log::warn!("cluster: the dispatcher is behind; reading the store instead");
+                inbox.resync();
+                return;
+            }
             let change = Wire::decode(payload)
                 .map_err(|e| e.to_string())
                 .and_then(|w| w.into_change().ok_or_else(|| "unknown value".to_owned()));
             match change {
-                Ok(change) => Inbound::Remote(change),
+                Ok(change) => Inbound::Remote(change, bytes),
                 Err(e) => {
+                    queued.fetch_sub(bytes, Ordering::AcqRel);
                     log::warn!("cluster: dropped a malformed publication on {channel}: {e}");
                     return;
                 }
@@ -422,7 +472,10 @@ fn listen(tx: &Sender<Inbound>, room_prefix: &str, event: BrokerEvent<'_>) {
             };
             Inbound::Subscribed(room)
         }
-        BrokerEvent::Resync => Inbound::Resync,
+        BrokerEvent::Resync => {
+            inbox.resync();
+            return;
+        }
     };
-    let _ = tx.send(inbound);
+    let _ = inbox.tx.send(inbound);
 }
