@@ -13,9 +13,15 @@
 //!   log ([`crate::live`]'s watch), within 100 ms.
 //! - **Only rooms with local subscribers cost anything.** An engine subscribes to a room's
 //!   channel while it has room subscriptions there or user subscriptions of its members,
-//!   and unsubscribes ≤ 250 ms after the last one went. (Measured against one shared
-//!   channel filtered on receipt: see docs/cluster.md; Redis delivers a publication only to
-//!   the engines that listen, so a room's traffic costs nothing on the others.)
+//!   and unsubscribes ≤ 250 ms after the last one went. Chosen over one shared channel
+//!   filtered on receipt by measurement (`tests/cluster_measurements.rs`,
+//!   `one_stream_versus_room_channels`, 2026-11-30, this 2-core machine): receiving and
+//!   decoding a 350-byte publication costs a node 9–14 µs, so with one stream every node
+//!   would pay that for every change of the whole cluster (10k changes/s ≈ 10–14% of a
+//!   core per node, growing with the cluster), while Redis's PUBLISH cost did not grow
+//!   with the number of channels subscribed (20k publications: 188 ms with 1000 channels
+//!   subscribed, 273 ms with one). A room channel costs one SUBSCRIBE (applied within
+//!   10 ms) and one store read when a room gets its first subscriber here.
 //! - **Order and gap fill.** Each room with room subscriptions has a [`reorder::Reorder`]
 //!   buffer: a change ahead of a missing one is held; a gap that does not close within
 //!   [`reorder::GAP_MS`], an own commit ahead of a missing one, a new channel subscription
