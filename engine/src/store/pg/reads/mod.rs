@@ -3,7 +3,6 @@
 
 pub(crate) mod access;
 mod accounts;
-mod connect;
 mod messages;
 pub(crate) mod pool;
 mod rooms;

@@ -2,24 +2,26 @@
 //! are opened when all are busy), each with its prepared statements. A connection that
 //! failed with a connection error is dropped, never handed out again.
 
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
 use parking_lot::Mutex;
+use postgres::Row;
 use postgres::types::ToSql;
-use postgres::{Client, Row, Statement};
 
-use super::connect as conn;
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::store::pg::conn::{self, ConnectOptions};
 
 /// Query parameters, as the `postgres` crate takes them.
 pub(crate) type Params<'a> = [&'a (dyn ToSql + Sync)];
 
-/// One reading connection and the statements prepared on it.
+/// Longest a read may run before the server cancels it, so that no read hangs.
+const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One reading connection (with the statements prepared on it).
 pub(crate) struct Conn {
-    client: Client,
-    statements: HashMap<String, Statement>,
+    inner: conn::Conn,
     /// Set once a call failed because the connection is gone: it is not pooled again.
     broken: bool,
     /// Inside a snapshot that was not ended yet.
@@ -27,44 +29,32 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    fn new(client: Client) -> Self {
+    fn new(inner: conn::Conn) -> Self {
         Self {
-            client,
-            statements: HashMap::new(),
+            inner,
             broken: false,
             in_snapshot: false,
         }
     }
 
-    /// The error a failed call reports; a connection error marks the connection broken.
-    fn fail(&mut self, e: postgres::Error) -> Error {
-        let error = conn::error(e);
-        if matches!(error, Error::Unavailable(_)) {
+    /// `done`, noting a lost connection so that it is not pooled again.
+    fn check<T>(&mut self, done: Result<T>) -> Result<T> {
+        if let Err(Error::Unavailable(_)) = &done {
             self.broken = true;
         }
-        error
-    }
-
-    fn statement(&mut self, sql: &str) -> Result<Statement> {
-        if let Some(s) = self.statements.get(sql) {
-            return Ok(s.clone());
-        }
-        let prepared = self.client.prepare(sql);
-        let statement = prepared.map_err(|e| self.fail(e))?;
-        self.statements.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+        done
     }
 
     /// Every row `sql` returns.
     pub(crate) fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        let statement = self.statement(sql)?;
-        let rows = self.client.query(&statement, params);
-        rows.map_err(|e| self.fail(e))
+        let rows = self.inner.query(sql, params);
+        self.check(rows)
     }
 
     /// The row `sql` returns, if any (at most one is expected).
     pub(crate) fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
-        Ok(self.query(sql, params)?.into_iter().next())
+        let row = self.inner.query_opt(sql, params);
+        self.check(row)
     }
 
     /// The row `sql` always returns.
@@ -77,17 +67,17 @@ impl Conn {
     /// database as of its first statement.
     pub(crate) fn begin_snapshot(&mut self) -> Result<()> {
         let begun = self
-            .client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        begun.map_err(|e| self.fail(e))?;
+            .inner
+            .batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        self.check(begun)?;
         self.in_snapshot = true;
         Ok(())
     }
 
     /// Ends the snapshot begun by [`Conn::begin_snapshot`].
     pub(crate) fn end_snapshot(&mut self) -> Result<()> {
-        let ended = self.client.batch_execute("COMMIT");
-        ended.map_err(|e| self.fail(e))?;
+        let ended = self.inner.batch("COMMIT");
+        self.check(ended)?;
         self.in_snapshot = false;
         Ok(())
     }
@@ -95,19 +85,20 @@ impl Conn {
     /// True when the connection may serve another call: not broken, no snapshot left open
     /// (one that a failed call left behind is rolled back here).
     fn reusable(&mut self) -> bool {
-        if self.in_snapshot {
+        if self.in_snapshot && !self.broken {
             self.in_snapshot = false;
-            if self.client.batch_execute("ROLLBACK").is_err() {
+            if self.inner.batch("ROLLBACK").is_err() {
                 self.broken = true;
             }
         }
-        !self.broken && !self.client.is_closed()
+        !self.broken && !self.inner.client.is_closed()
     }
 }
 
 /// The pool: idle connections to the database at one URL.
 pub(crate) struct Pool {
-    config: postgres::Config,
+    url: String,
+    connect: ConnectOptions,
     keep: usize,
     idle: Mutex<Vec<Conn>>,
 }
@@ -122,11 +113,15 @@ pub(crate) struct Reader<'a> {
 }
 
 impl Pool {
-    /// A pool for `url`; connects lazily. Fails only when the URL is not a valid
-    /// PostgreSQL connection string.
+    /// A pool for `url`; connects lazily (fails only for a URL that is not PostgreSQL's).
     pub(crate) fn new(opts: &Options, url: &str) -> Result<Self> {
+        url.parse::<postgres::Config>().map_err(|e| Error::Open {
+            path: crate::store::pg::redact(url),
+            reason: e.to_string(),
+        })?;
         Ok(Self {
-            config: conn::config(url, "ember-reader")?,
+            url: url.to_owned(),
+            connect: ConnectOptions::reader(crate::store::pg::connect_timeout(opts)),
             keep: opts.readers,
             idle: Mutex::new(Vec::new()),
         })
@@ -158,7 +153,12 @@ impl Pool {
     }
 
     fn open(&self) -> Result<Conn> {
-        Ok(Conn::new(conn::connect(&self.config)?))
+        let mut opened = conn::Conn::new(conn::connect(&self.url, &self.connect)?);
+        opened.batch(&format!(
+            "SET statement_timeout = {}",
+            STATEMENT_TIMEOUT.as_millis()
+        ))?;
+        Ok(Conn::new(opened))
     }
 
     /// Forgets every idle connection (after one of them turned out broken, the others,

@@ -30,9 +30,7 @@ use crate::store::ops::{Batch, Cx, Effects, Op};
 use crate::store::pg::conn::{self, Conn, ConnectOptions, is_retryable};
 use attempt::Outcome;
 
-/// The text search configuration of `messages.search`.
-// TODO(wip-pgr): `crate::store::pg::search::TS_CONFIG` once the reads are merged.
-pub(crate) const TS_CONFIG: &str = "simple";
+use crate::store::pg::search::TS_CONFIG;
 
 /// First pause before a batch is run again; doubled up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
@@ -124,9 +122,12 @@ impl Writes for PgWrites {
                 Outcome::Transient(e) => e,
             };
             cx.fx = Effects::default();
-            let gave_up = self.down && self.conn.is_none();
+            // A connection that failed once is not trusted again (a broken socket is not
+            // always reported as closed); reconnecting costs a few milliseconds.
+            let had_connection = self.conn.take().is_some();
+            let gave_up = self.down && !had_connection;
             if gave_up || started.elapsed() + backoff > self.unavailable_after {
-                self.down = self.conn.is_none() || self.down;
+                self.down = true;
                 log::error!("PostgreSQL unavailable: {e}");
                 return failed(ops, unavailable(e));
             }
@@ -141,13 +142,15 @@ impl Writes for PgWrites {
         let limit = limit as i64;
         let done = conn.execute(
             &format!(
+                // Arrays, not joins: the plan stays two index look-ups however stale the
+                // statistics (a join was planned as a scan of `messages`).
                 "WITH picked AS ( \
-                   DELETE FROM fts_pending WHERE pos IN ( \
-                     SELECT pos FROM fts_pending ORDER BY pos LIMIT $1 FOR UPDATE SKIP LOCKED) \
+                   DELETE FROM fts_pending WHERE pos = ANY(ARRAY( \
+                     SELECT pos FROM fts_pending ORDER BY pos LIMIT $1 FOR UPDATE SKIP LOCKED)) \
                    RETURNING pos) \
                  UPDATE messages m SET search = CASE WHEN m.deleted THEN NULL \
                    ELSE to_tsvector('{TS_CONFIG}'::regconfig, m.content) END \
-                 FROM picked WHERE m.pos = picked.pos"
+                 WHERE m.pos = ANY(ARRAY(SELECT pos FROM picked))"
             ),
             &[&limit],
         );
