@@ -18,12 +18,29 @@ use ember_engine::{Engine, Error, User};
 const CALL_BOUND: Duration = Duration::from_secs(15);
 
 /// Every kind of read the engine makes, each returning a short description of what it got.
-fn reads(engine: &Engine, ann: &User, room: ember_engine::RoomId) -> Vec<(&'static str, Result<usize, Error>)> {
+fn reads(
+    engine: &Engine,
+    ann: &User,
+    room: ember_engine::RoomId,
+) -> Vec<(&'static str, Result<usize, Error>)> {
     vec![
         ("room_list", engine.rooms_for(ann.id).map(|l| l.len())),
-        ("history", engine.messages_before(ann.id, room, None, 10).map(|p| p.len())),
-        ("changes", engine.changes_since(ann.id, room, 0, 10).map(|c| c.messages.len())),
-        ("search", engine.search(ann.id, "hello", 10).map(|r| r.len())),
+        (
+            "history",
+            engine
+                .messages_before(ann.id, room, None, 10)
+                .map(|p| p.len()),
+        ),
+        (
+            "changes",
+            engine
+                .changes_since(ann.id, room, 0, 10)
+                .map(|c| c.messages.len()),
+        ),
+        (
+            "search",
+            engine.search(ann.id, "hello", 10).map(|r| r.len()),
+        ),
         ("members", engine.members(ann.id, room).map(|m| m.len())),
         ("user", engine.user(ann.id).map(|_| 1)),
     ]
