@@ -166,12 +166,6 @@ impl Cluster {
         self.reads.load(Ordering::Relaxed)
     }
 
-    /// The broker, for other publications (presence, typing).
-    #[allow(dead_code)] // For presence and typing across engines (clnode).
-    pub(crate) fn broker(&self) -> &Broker {
-        &self.broker
-    }
-
     /// What the dispatcher waits on besides the writer.
     pub(crate) fn inbox(&self) -> &Receiver<Inbound> {
         &self.inbox
