@@ -221,6 +221,9 @@ impl Writer {
                 Ok(left) => self.stats.search_backlog.store(left, Ordering::Relaxed),
                 Err(e) => {
                     log::error!("full-text indexing failed: {e}");
+                    // Tried again once half of `search_delay` has passed, not at once: a
+                    // database that is down (or full) must not keep the writer spinning.
+                    self.index_due_since = Some(Instant::now());
                     return;
                 }
             }

@@ -9,6 +9,10 @@ use std::process::{Child as Process, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
+/// What starts each line a child [`say`]s: the test harness may print on the same line
+/// before it (`test child ... ` without a newline), and prints lines of its own.
+const MARK: &str = "ember-child: ";
+
 /// A running child process of the test binary.
 pub struct Child {
     process: Process,
@@ -44,7 +48,8 @@ pub fn spawn(name: &str, test: &str, env: &[(&str, String)]) -> Child {
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if send.send(line).is_err() {
+            let Some(at) = line.find(MARK) else { continue };
+            if send.send(line[at + MARK.len()..].to_owned()).is_err() {
                 break;
             }
         }
@@ -58,8 +63,8 @@ pub fn spawn(name: &str, test: &str, env: &[(&str, String)]) -> Child {
 }
 
 impl Child {
-    /// The next line the child printed that starts with `prefix` (others, such as the
-    /// test harness's own output, are skipped), without the prefix; `None` once the child
+    /// The next line the child [`say`]s that starts with `prefix` (others are skipped),
+    /// without the prefix; `None` once the child
     /// closed its stdout. Fails after `patience`.
     pub fn next(&mut self, prefix: &str, patience: Duration) -> Option<String> {
         let deadline = Instant::now() + patience;
@@ -87,7 +92,7 @@ impl Child {
         }
     }
 
-    /// Every line the child printed from now until it closed its stdout, failing after
+    /// Every line the child [`say`]s from now until it closed its stdout, failing after
     /// `patience`.
     pub fn rest(&mut self, patience: Duration) -> Vec<String> {
         let deadline = Instant::now() + patience;
@@ -104,7 +109,7 @@ impl Child {
         }
     }
 
-    /// Lines printed so far, without waiting.
+    /// Lines said so far, without waiting.
     pub fn ready_lines(&mut self) -> Vec<String> {
         self.lines.try_iter().collect()
     }
@@ -150,7 +155,9 @@ impl Drop for Child {
 /// Returns false when the parent no longer reads.
 pub fn say(line: &str) -> bool {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
+    writeln!(out, "{MARK}{line}")
+        .and_then(|()| out.flush())
+        .is_ok()
 }
 
 /// In a child: waits for the line `word` from the parent on stdin (the watchdog ends a

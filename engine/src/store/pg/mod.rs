@@ -2,7 +2,6 @@
 //! writer works in sets (a few statements per batch, arrays and `unnest`), since on
 //! PostgreSQL round trips, not commits, are what a write costs (see docs/engine.md).
 
-#[allow(dead_code)] // Until every part uses it.
 pub(crate) mod conn;
 mod migrate;
 pub(crate) mod reads;
@@ -84,5 +83,26 @@ pub(crate) fn redact(url: &str) -> String {
     match rest[..at].split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
         None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://ember:s3cret@db.example:5432/chat"),
+            "postgres://ember:***@db.example:5432/chat"
+        );
+        assert_eq!(
+            redact("postgres://ember@db.example/chat"),
+            "postgres://ember@db.example/chat"
+        );
+        assert_eq!(
+            redact("postgresql://db/chat?x=a@b"),
+            "postgresql://db/chat?x=a@b"
+        );
     }
 }

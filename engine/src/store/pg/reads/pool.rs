@@ -85,7 +85,7 @@ impl Conn {
     /// True when the connection may serve another call: not broken, no snapshot left open
     /// (one that a failed call left behind is rolled back here).
     fn reusable(&mut self) -> bool {
-        if self.in_snapshot {
+        if self.in_snapshot && !self.broken {
             self.in_snapshot = false;
             if self.inner.batch("ROLLBACK").is_err() {
                 self.broken = true;

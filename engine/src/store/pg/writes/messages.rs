@@ -9,6 +9,7 @@ use crate::live::Change;
 use crate::model::{Message, Role};
 use crate::store::ops::Cx;
 use crate::store::pg::conn::Conn;
+use crate::store::pg::search::TS_CONFIG;
 use crate::store::pg::writes::rows::{self, active_user};
 
 /// Members of the room named with `@Name` in `content`.
@@ -21,16 +22,6 @@ pub(super) fn mentions(conn: &mut Conn, room_key: i64, content: &str) -> Result<
         .filter(|(_, _, name)| mentions_name(content, name))
         .map(|(_, id, _)| id)
         .collect())
-}
-
-/// Queues a message for the indexer (in the message's transaction).
-fn queue_for_index(conn: &mut Conn, pos: i64, cx: &mut Cx<'_>) -> Result<()> {
-    conn.execute(
-        "INSERT INTO fts_pending(pos) VALUES ($1) ON CONFLICT DO NOTHING",
-        &[&pos],
-    )?;
-    cx.fx.fts_queued += 1;
-    Ok(())
 }
 
 /// Takes the room's next change sequence value (locking the room's row until COMMIT, so
@@ -83,8 +74,10 @@ pub(super) fn edit(
     let change_seq = next_change(conn, room_key)?;
     let mentioned = mentions(conn, room_key, content)?;
     conn.execute(
-        "UPDATE messages SET content = $2, edited_at = $3, change_seq = $4, mentions = $5 \
-         WHERE pos = $1",
+        &format!(
+            "UPDATE messages SET content = $2, edited_at = $3, change_seq = $4, mentions = $5, \
+             search = to_tsvector('{TS_CONFIG}'::regconfig, $2) WHERE pos = $1"
+        ),
         &[
             &pos,
             &content,
@@ -93,7 +86,6 @@ pub(super) fn edit(
             &rows::mentions_param(&mentioned),
         ],
     )?;
-    queue_for_index(conn, pos, cx)?;
     let message = rows::message_at(conn, pos)?;
     cx.fx
         .changes
@@ -109,13 +101,13 @@ pub(super) fn delete(
 ) -> Result<Message> {
     let (pos, room_key) = changeable(conn, user, message)?;
     let change_seq = next_change(conn, room_key)?;
-    // The full-text document goes with the text (deleted means gone).
+    // The full-text document goes with the text (deleted means gone); like an edit's new
+    // one, at once (see posts.rs `write_sql`).
     conn.execute(
         "UPDATE messages SET content = '', deleted = true, change_seq = $2, mentions = NULL, \
          sound = NULL, search = NULL WHERE pos = $1",
         &[&pos, &change_seq],
     )?;
-    queue_for_index(conn, pos, cx)?;
     let message = rows::message_at(conn, pos)?;
     cx.fx
         .changes

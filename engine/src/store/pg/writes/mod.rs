@@ -122,9 +122,12 @@ impl Writes for PgWrites {
                 Outcome::Transient(e) => e,
             };
             cx.fx = Effects::default();
-            let gave_up = self.down && self.conn.is_none();
+            // A connection that failed once is not trusted again (a broken socket is not
+            // always reported as closed); reconnecting costs a few milliseconds.
+            let had_connection = self.conn.take().is_some();
+            let gave_up = self.down && !had_connection;
             if gave_up || started.elapsed() + backoff > self.unavailable_after {
-                self.down = self.conn.is_none() || self.down;
+                self.down = true;
                 log::error!("PostgreSQL unavailable: {e}");
                 return failed(ops, unavailable(e));
             }
