@@ -120,8 +120,13 @@ pub struct Options {
     pub builtin_sounds: bool,
     /// A Redis URL (`redis://host:port`) joining this engine to a cluster: what it commits
     /// is published there, and what other engines on the same database publish is
-    /// delivered to its subscribers (docs/cluster.md). `None` (the default): live events
-    /// reach only this engine's subscribers.
+    /// delivered to its subscribers (docs/cluster.md), with the guarantees of one engine:
+    /// each change once, in per-room order, no duplicate at the replay→live handover; what
+    /// Redis loses (a restart, a dropped connection) is read from the database. An
+    /// unreachable Redis does not stop the engine: it keeps posting and serving its own
+    /// subscribers, reads other engines' changes from the database every second, and
+    /// reconnects by itself. `None` (the default): live events reach only this engine's
+    /// subscribers.
     pub broker: Option<String>,
     /// PostgreSQL only: how long the writer keeps reconnecting and running a batch again
     /// while the database is unreachable (or keeps failing with transient errors) before

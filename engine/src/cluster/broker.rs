@@ -2,7 +2,7 @@
 //! thread of its own (callers never wait on Redis), and a subscriber thread that hands what
 //! other engines publish to listeners registered by channel prefix.
 //!
-//! Both sides reconnect by themselves with backoff (50 ms doubling to 2 s). PUB/SUB is
+//! Both sides reconnect by themselves with backoff (50 ms doubling to 500 ms). PUB/SUB is
 //! at-most-once: whatever was published while a connection was down is lost, so listeners
 //! are told [`BrokerEvent::Resync`] whenever a loss is possible (after the subscriber
 //! (re)connects, and when another engine's publisher had to drop publications), and refill
@@ -35,7 +35,7 @@ const PING_EVERY: Duration = Duration::from_secs(2);
 /// Longest wait for Redis to answer a command (connect, SUBSCRIBE, PING, PUBLISH).
 const ANSWER_WITHIN: Duration = Duration::from_secs(1);
 const BACKOFF_FIRST: Duration = Duration::from_millis(50);
-const BACKOFF_MAX: Duration = Duration::from_secs(2);
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
 /// Channel suffix on which publishers say they dropped publications.
 const LOST: &str = "lost";
 

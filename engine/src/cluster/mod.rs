@@ -13,9 +13,15 @@
 //!   log ([`crate::live`]'s watch), within 100 ms.
 //! - **Only rooms with local subscribers cost anything.** An engine subscribes to a room's
 //!   channel while it has room subscriptions there or user subscriptions of its members,
-//!   and unsubscribes ≤ 250 ms after the last one went. (Measured against one shared
-//!   channel filtered on receipt: see docs/cluster.md; Redis delivers a publication only to
-//!   the engines that listen, so a room's traffic costs nothing on the others.)
+//!   and unsubscribes ≤ 250 ms after the last one went. Chosen over one shared channel
+//!   filtered on receipt by measurement (`tests/cluster_measurements.rs`,
+//!   `one_stream_versus_room_channels`, 2026-11-30, this 2-core machine): receiving and
+//!   decoding a 350-byte publication costs a node 9–14 µs, so with one stream every node
+//!   would pay that for every change of the whole cluster (10k changes/s ≈ 10–14% of a
+//!   core per node, growing with the cluster), while Redis's PUBLISH cost did not grow
+//!   with the number of channels subscribed (20k publications: 188 ms with 1000 channels
+//!   subscribed, 273 ms with one). A room channel costs one SUBSCRIBE (applied within
+//!   10 ms) and one store read when a room gets its first subscriber here.
 //! - **Order and gap fill.** Each room with room subscriptions has a [`reorder::Reorder`]
 //!   buffer: a change ahead of a missing one is held; a gap that does not close within
 //!   [`reorder::GAP_MS`], an own commit ahead of a missing one, a new channel subscription
@@ -45,6 +51,8 @@ pub(crate) mod wire;
 pub(crate) use ephemeral::Ephemeral;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -63,11 +71,14 @@ use wire::{Scope, Wire};
 const POLL_WHILE_AWAY: Duration = Duration::from_secs(1);
 /// How long a failed store read waits before it is tried again.
 const READ_RETRY: Duration = Duration::from_millis(100);
+/// Most bytes of other engines' publications waiting for the dispatcher; beyond it they
+/// are dropped and the store read instead (as after a lost publication).
+const INBOX_BYTES: usize = 64 << 20;
 
 /// What the broker's thread hands the dispatcher.
 pub(crate) enum Inbound {
-    /// Another engine committed this.
-    Remote(Change),
+    /// Another engine committed this (published in that many bytes).
+    Remote(Change, usize),
     /// A room's channel is subscribed now.
     Subscribed(RoomId),
     /// Publications may have been lost.
@@ -112,6 +123,12 @@ pub(crate) struct Cluster {
     /// Until when store reads are paused after a failure.
     retry_at: Mutex<Option<Instant>>,
     last_poll: Mutex<Instant>,
+    /// Store reads made to fill gaps.
+    reads: AtomicU64,
+    /// Bytes of publications in the inbox.
+    inbox_bytes: Arc<AtomicUsize>,
+    /// A resync is in the inbox (one is enough).
+    resync_queued: Arc<AtomicBool>,
 }
 
 impl Cluster {
@@ -122,11 +139,17 @@ impl Cluster {
         let (wake, inbox) = crossbeam_channel::unbounded();
         let users = broker.channel("users");
         let room_prefix = broker.channel("room:");
-        let tx = wake.clone();
         let prefix = room_prefix.clone();
+        let inbox_bytes = Arc::new(AtomicUsize::new(0));
+        let resync_queued = Arc::new(AtomicBool::new(false));
+        let sending = Inbox {
+            tx: wake.clone(),
+            bytes: inbox_bytes.clone(),
+            resync_queued: resync_queued.clone(),
+        };
         broker.listen(
             broker.channel(""),
-            Box::new(move |event| listen(&tx, &prefix, event)),
+            Box::new(move |event| listen(&sending, &prefix, event)),
         );
         broker.subscribe(users.clone());
         Ok(Cluster {
@@ -139,12 +162,20 @@ impl Cluster {
             start: Instant::now(),
             retry_at: Mutex::new(None),
             last_poll: Mutex::new(Instant::now()),
+            reads: AtomicU64::new(0),
+            inbox_bytes,
+            resync_queued,
         })
     }
 
     /// The connection to Redis PUB/SUB (presence and typing use it too).
     pub(crate) fn broker(&self) -> &Broker {
         &self.broker
+    }
+
+    /// How many store reads filled gaps so far.
+    pub(crate) fn store_reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// What the dispatcher waits on besides the writer.
@@ -239,9 +270,12 @@ impl Cluster {
 
     /// Handles what the broker's thread handed over.
     pub(crate) fn inbound(&self, live: &Live, reader: &dyn Reads, inbound: Inbound) {
+        if let Inbound::Remote(_, bytes) = &inbound {
+            self.inbox_bytes.fetch_sub(*bytes, Ordering::AcqRel);
+        }
         match inbound {
-            Inbound::Remote(Change::Room(event)) => self.remote_event(live, event),
-            Inbound::Remote(change) => live.hub.apply(change),
+            Inbound::Remote(Change::Room(event), _) => self.remote_event(live, event),
+            Inbound::Remote(change, _) => live.hub.apply(change),
             Inbound::Subscribed(room) => {
                 let mut st = self.state.lock();
                 if let Some(buf) = st.rooms.get_mut(&room) {
@@ -250,6 +284,7 @@ impl Cluster {
                 }
             }
             Inbound::Resync => {
+                self.resync_queued.store(false, Ordering::Release);
                 self.resync_rooms();
                 refresh_user_subs(live, reader);
             }
@@ -320,6 +355,7 @@ impl Cluster {
                 continue;
             };
             while let Some(since) = buf.due(now) {
+                self.reads.fetch_add(1, Ordering::Relaxed);
                 let page = match reader.room_changes(room, since, crate::MAX_CHANGES_PAGE) {
                     Ok(page) => page,
                     Err(e) => {
@@ -398,18 +434,42 @@ fn refresh_user_subs(live: &Live, reader: &dyn Reads) {
     }
 }
 
+/// The sending side of the dispatcher's inbox, as the broker's listener holds it.
+struct Inbox {
+    tx: Sender<Inbound>,
+    bytes: Arc<AtomicUsize>,
+    resync_queued: Arc<AtomicBool>,
+}
+
+impl Inbox {
+    fn resync(&self) {
+        if !self.resync_queued.swap(true, Ordering::AcqRel) {
+            let _ = self.tx.send(Inbound::Resync);
+        }
+    }
+}
+
 /// The broker's listener: decodes on the broker's thread, hands over to the dispatcher.
-fn listen(tx: &Sender<Inbound>, room_prefix: &str, event: BrokerEvent<'_>) {
+fn listen(inbox: &Inbox, room_prefix: &str, event: BrokerEvent<'_>) {
+    let queued = &inbox.bytes;
     let inbound = match event {
         BrokerEvent::Message {
             channel, payload, ..
         } => {
+            let bytes = payload.len();
+            if queued.fetch_add(bytes, Ordering::AcqRel) + bytes > INBOX_BYTES {
+                queued.fetch_sub(bytes, Ordering::AcqRel);
+                log::warn!("cluster: the dispatcher is behind; reading the store instead");
+                inbox.resync();
+                return;
+            }
             let change = Wire::decode(payload)
                 .map_err(|e| e.to_string())
                 .and_then(|w| w.into_change().ok_or_else(|| "unknown value".to_owned()));
             match change {
-                Ok(change) => Inbound::Remote(change),
+                Ok(change) => Inbound::Remote(change, bytes),
                 Err(e) => {
+                    queued.fetch_sub(bytes, Ordering::AcqRel);
                     log::warn!("cluster: dropped a malformed publication on {channel}: {e}");
                     return;
                 }
@@ -424,7 +484,10 @@ fn listen(tx: &Sender<Inbound>, room_prefix: &str, event: BrokerEvent<'_>) {
             };
             Inbound::Subscribed(room)
         }
-        BrokerEvent::Resync => Inbound::Resync,
+        BrokerEvent::Resync => {
+            inbox.resync();
+            return;
+        }
     };
-    let _ = tx.send(inbound);
+    let _ = inbox.tx.send(inbound);
 }

@@ -175,6 +175,13 @@ impl Engine {
         self.inner.plugins.statuses()
     }
 
+    /// In a cluster ([`Options::broker`]): how many reads of the store filled gaps in what
+    /// the other engines published (after a lost publication or a broker reconnect); 0
+    /// otherwise.
+    pub fn cluster_store_reads(&self) -> u64 {
+        self.cluster().map_or(0, Cluster::store_reads)
+    }
+
     /// Live room and user subscriptions right now.
     pub fn subscription_counts(&self) -> (usize, usize) {
         self.inner.live.hub.counts()

@@ -249,6 +249,8 @@ impl Cluster {
             as_postgres,
             reaper: Mutex::new(None),
         };
+        // From here on, a kill of this process leaves nothing behind.
+        cluster.spawn_reaper();
         run(&mut cluster.command(initdb), "initdb");
         for attempt in 0.. {
             cluster.port = free_port();
@@ -264,7 +266,6 @@ impl Cluster {
                 }
             }
         }
-        cluster.spawn_reaper();
         cluster
     }
 
