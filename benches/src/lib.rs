@@ -14,7 +14,10 @@
 //! - [`drive`]: posting through an engine (blocking posters, a pipeline with many posts in
 //!   flight, posters on a fixed schedule), measuring acknowledgement latency;
 //! - [`measure`]: latency percentiles and table printing;
-//! - [`contention`]: every kind of call at once on one database, counting failed calls.
+//! - [`contention`]: every kind of call at once on one database, counting failed calls;
+//! - [`pg_server`]: the PostgreSQL the PostgreSQL benches use (`EMBER_BENCH_PG_URL`, or a
+//!   throw-away cluster), [`naive_pg`] and [`raw_pg`] (the baselines on PostgreSQL) and
+//!   [`pg_fixture`] (their drivers).
 //!
 //! Sizes come from environment variables (see [`env_usize`]) so that every bench can be
 //! smoke-run quickly, e.g. `EMBER_BENCH_MESSAGES=20000`.
@@ -25,6 +28,10 @@ pub mod drive;
 pub mod fixture;
 pub mod measure;
 pub mod naive;
+pub mod naive_pg;
+pub mod pg_fixture;
+pub mod pg_server;
+pub mod raw_pg;
 pub mod text;
 
 use std::path::PathBuf;

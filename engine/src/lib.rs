@@ -82,4 +82,8 @@ pub use stats::Stats;
 #[cfg(feature = "bench-internals")]
 #[doc(hidden)]
 pub use store::sqlite::raw::RawStore;
+/// The PostgreSQL schema's migrations in order (for the benches' raw PostgreSQL baseline).
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub const PG_MIGRATIONS: &[&str] = store::pg::schema::MIGRATIONS;
 pub use store::sqlite::schema::{PAGE_SIZE, SCHEMA_VERSION};

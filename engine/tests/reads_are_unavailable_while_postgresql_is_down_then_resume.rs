@@ -17,7 +17,7 @@ use ember_engine::{Engine, Error, User};
 /// for a slow machine).
 const CALL_BOUND: Duration = Duration::from_secs(15);
 
-/// Every kind of read the engine makes, each returning a short description of what it got.
+/// Every kind of read the engine makes, each with how many things it returned.
 fn reads(
     engine: &Engine,
     ann: &User,

@@ -27,9 +27,14 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
-        watchdog::arm();
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("ember.db");
+        Fixture::on(dir, db)
+    }
+
+    /// The same, on the database `db` names (a file in `dir`, or a `postgres://` URL).
+    pub fn on(dir: tempfile::TempDir, db: PathBuf) -> Fixture {
+        watchdog::arm();
         let f = Fixture {
             dir,
             db,
