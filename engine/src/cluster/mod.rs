@@ -168,14 +168,14 @@ impl Cluster {
         })
     }
 
-    /// The connection to Redis PUB/SUB (presence and typing use it too).
-    pub(crate) fn broker(&self) -> &Broker {
-        &self.broker
-    }
-
     /// How many store reads filled gaps so far.
     pub(crate) fn store_reads(&self) -> u64 {
         self.reads.load(Ordering::Relaxed)
+    }
+
+    /// The connection to Redis PUB/SUB (presence and typing use it too).
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
     }
 
     /// What the dispatcher waits on besides the writer.
