@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 
 use super::Cluster;
 use super::broker::{BrokerEvent, frame};
-use super::link::Link;
+use super::link::{self, Link};
 use super::presence::ClusterPresence;
 use super::typing::{Refreshes, RemoteTyping};
 use crate::error::{Error, Result};
@@ -86,7 +86,7 @@ impl Ephemeral {
         cluster.broker().subscribe(channel.clone());
         let (tx, rx) = crossbeam_channel::unbounded();
         let worker = Worker {
-            link: Link::new(url).map_err(bad)?,
+            link: Link::new(url, link::BACKGROUND).map_err(bad)?,
             presence: presence.clone(),
             live,
             remote,
@@ -105,7 +105,7 @@ impl Ephemeral {
         Ok(Ephemeral {
             notes: tx,
             presence,
-            query: Link::new(url).map_err(bad)?,
+            query: Link::new(url, link::CALLER).map_err(bad)?,
             refreshes: Mutex::new(Refreshes::default()),
             worker: Mutex::new(Some(worker)),
         })

@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-/// How long a connect, a read or a write may take.
-const TIMEOUT: Duration = Duration::from_millis(200);
+/// How long a connect, a read or a write may take on a background thread (the writer's
+/// rate limits, the presence worker).
+pub(crate) const BACKGROUND: Duration = Duration::from_millis(200);
+/// ... and on a caller's thread (a server's event loop asking who is online).
+pub(crate) const CALLER: Duration = Duration::from_millis(50);
 /// How long Redis is left alone after a failure.
 const BACK_OFF: Duration = Duration::from_secs(1);
 
@@ -21,14 +24,17 @@ struct State {
 /// One connection to Redis, shared by whoever holds it (calls are serialised).
 pub(crate) struct Link {
     client: redis::Client,
+    timeout: Duration,
     state: Mutex<State>,
 }
 
 impl Link {
-    /// A link to the Redis at `url`; connects on first use.
-    pub(crate) fn new(url: &str) -> redis::RedisResult<Link> {
+    /// A link to the Redis at `url` whose calls wait at most `timeout`; connects on first
+    /// use.
+    pub(crate) fn new(url: &str, timeout: Duration) -> redis::RedisResult<Link> {
         Ok(Link {
             client: redis::Client::open(url)?,
+            timeout,
             state: Mutex::new(State {
                 conn: None,
                 down_until: None,
@@ -72,9 +78,9 @@ impl Link {
     }
 
     fn connect(&self) -> redis::RedisResult<redis::Connection> {
-        let conn = self.client.get_connection_with_timeout(TIMEOUT)?;
-        conn.set_read_timeout(Some(TIMEOUT))?;
-        conn.set_write_timeout(Some(TIMEOUT))?;
+        let conn = self.client.get_connection_with_timeout(self.timeout)?;
+        conn.set_read_timeout(Some(self.timeout))?;
+        conn.set_write_timeout(Some(self.timeout))?;
         Ok(conn)
     }
 }

@@ -67,7 +67,7 @@ impl ClusterLimiter {
     /// Buckets in the Redis at `url`, under keys starting with `prefix`.
     pub(crate) fn new(url: &str, prefix: &str) -> redis::RedisResult<Self> {
         Ok(Self {
-            link: Link::new(url)?,
+            link: Link::new(url, super::link::BACKGROUND)?,
             prefix: prefix.to_owned(),
             wanted: HashMap::new(),
             grants: HashMap::new(),

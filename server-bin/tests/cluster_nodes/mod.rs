@@ -119,7 +119,11 @@ impl Cluster {
         if !pg::available() {
             return None;
         }
-        let db = pg::Database::create_shared();
+        Some(Cluster::on(pg::Database::create_shared(), redis))
+    }
+
+    /// The cluster's services on `db` (e.g. on a private PostgreSQL the test may stop).
+    pub fn on(db: pg::Database, redis: Redis) -> Cluster {
         let c = Cluster {
             db,
             redis,
@@ -146,7 +150,7 @@ impl Cluster {
             c.admin(&args);
         }
         let room = c.admin(&["room", "add", "Lobby", "--kind", "open"]);
-        Some(Cluster { room, ..c })
+        Cluster { room, ..c }
     }
 
     /// Runs an admin command on the database and returns its trimmed output.
