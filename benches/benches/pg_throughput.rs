@@ -29,7 +29,7 @@ use ember_benches::drive::{PacedLatencies, Schedule, blocking_posters, paced_pos
 use ember_benches::fixture::{World, new_engine, options};
 use ember_benches::measure::{CpuMeter, Latencies, Table, ms};
 use ember_benches::pg_fixture::{db_bytes, drive_raw, naive_posters, wait_indexed};
-use ember_benches::pg_server::PgServer;
+use ember_benches::pg_server::{PgServer, reset_statements, statements};
 use ember_benches::raw_pg::RawPg;
 use ember_benches::text::Vocabulary;
 use ember_benches::{ROOMS, USERS, env_usize, naive_pg, raw_pg};
@@ -88,9 +88,11 @@ fn wanted(mode: &str) -> bool {
 
 fn run_naive(url: &str, posts: usize, v: &Vocabulary) -> Run {
     naive_pg::create(url, USERS, ROOMS).expect("naive schema");
+    reset_statements(url);
     let start = Instant::now();
     let latency = naive_posters(url, v, posts, POOL, USERS, ROOMS);
     let acked = start.elapsed();
+    print_statements("naive-pg", url, acked);
     Run {
         mode: format!("naive-pg ({POOL} pooled connections, 1 txn/post)"),
         posts,
@@ -106,9 +108,11 @@ fn run_naive(url: &str, posts: usize, v: &Vocabulary) -> Run {
 fn run_raw(url: &str, posts: usize, v: &Vocabulary) -> Run {
     raw_pg::create(url, USERS, ROOMS).expect("raw schema");
     let mut raw = RawPg::connect(url).expect("raw connection");
+    reset_statements(url);
     let start = Instant::now();
     let latency = drive_raw(&mut raw, v, 2, posts, 1000);
     let acked = start.elapsed();
+    print_statements("raw-pg", url, acked);
     Run {
         mode: "raw-pg (1 thread, 1000/txn, searchable at commit)".into(),
         posts,
@@ -129,6 +133,9 @@ fn run_ember(
     drive: impl FnOnce(&Engine, &World) -> Latencies,
 ) -> Run {
     let (engine, world) = new_engine(Path::new(at));
+    if at.starts_with("postgres") {
+        reset_statements(at);
+    }
     let before = engine.stats();
     let start = Instant::now();
     let latency = drive(&engine, &world);
@@ -141,6 +148,9 @@ fn run_ember(
     let after = engine.stats();
     engine.close();
     assert_eq!(latency.len(), posts);
+    if at.starts_with("postgres") {
+        print_statements(&mode, at, acked);
+    }
     let bytes = if at.starts_with("postgres") {
         db_bytes(at)
     } else {
@@ -158,6 +168,25 @@ fn run_ember(
     }
 }
 
+/// The profile of a PostgreSQL mode: the statements that took the most server time (from
+/// `pg_stat_statements`), against the mode's wall time.
+fn print_statements(mode: &str, url: &str, wall: Duration) {
+    let rows = statements(url, 8);
+    if rows.is_empty() {
+        return;
+    }
+    let total: f64 = rows.iter().filter_map(|r| r[1].parse::<f64>().ok()).sum();
+    println!(
+        "\n### Server time by statement, {mode} (wall {:.0} ms; these statements {total:.0} ms)\n",
+        wall.as_secs_f64() * 1e3
+    );
+    let mut t = Table::new(&["calls", "total ms", "mean ms", "rows", "statement"]);
+    for r in rows {
+        t.row(r);
+    }
+    print!("{}", t.render());
+}
+
 fn batches(before: &Stats, after: &Stats) -> (u64, f64) {
     let tx = after.transactions - before.transactions;
     let cmds = after.commands - before.commands;
@@ -170,6 +199,7 @@ fn batches(before: &Stats, after: &Stats) -> (u64, f64) {
 fn run_two_engines(url: &str, posts: usize) -> Run {
     let (engine, _world) = new_engine(Path::new(url));
     engine.close();
+    reset_statements(url);
     let exe = std::env::current_exe().expect("own path");
     let start = Instant::now();
     let children: Vec<_> = (0..2)
@@ -200,6 +230,7 @@ fn run_two_engines(url: &str, posts: usize) -> Run {
     }
     let acked = start.elapsed();
     let indexed = wait_indexed(url, INDEX_LIMIT) - start;
+    print_statements("two-engines-pg", url, acked);
     Run {
         mode: format!(
             "two-engines-pg (2 processes × {IN_FLIGHT} in flight; each {} posts/s)",
@@ -369,6 +400,7 @@ fn main() {
         let url = pg.database("pipelined_pg_paced");
         let (engine, _) = new_engine(Path::new(&url));
         engine.close();
+        reset_statements(&url);
         let (mut l, (tx, avg)) = run_paced(&url, v, rate, secs);
         println!(
             "\n## Ack latency on PostgreSQL at {rate} posts/s offered ({RATE_THREADS} threads, \

@@ -5,7 +5,8 @@
 //! [`PgServer::start`] makes a throw-away cluster under `target/bench-data/` (the same disk
 //! as the SQLite benches' files): `initdb` (as the `postgres` system user when running as
 //! root, since initdb refuses root), `pg_ctl start` on a free loopback port with default
-//! settings (`synchronous_commit` on, `fsync` on), and stops and deletes it on drop.
+//! settings (`synchronous_commit` on, `fsync` on) plus `pg_stat_statements` loaded (for
+//! [`statements`]), and stops and deletes it on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,7 +63,8 @@ impl PgServer {
         );
         let port = free_port();
         let opts = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200 \
+             -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all",
             data.display()
         );
         run_pg(
@@ -173,4 +175,45 @@ fn chown_postgres(dir: &Path) {
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
+}
+
+/// The statements that took the most server time in the database at `url` since
+/// [`reset_statements`], as table rows: calls, total ms, mean ms, rows, the query's start.
+/// Empty when `pg_stat_statements` is not loaded (an `EMBER_BENCH_PG_URL` server without it).
+pub fn statements(url: &str, top: usize) -> Vec<Vec<String>> {
+    let Ok(mut c) = Client::connect(url, NoTls) else {
+        return Vec::new();
+    };
+    let rows = c.query(
+        "SELECT calls, total_exec_time, mean_exec_time, rows, \
+         regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements \
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+         ORDER BY total_exec_time DESC LIMIT $1",
+        &[&(top as i64)],
+    );
+    rows.map(|rows| {
+        rows.iter()
+            .map(|r| {
+                let q: String = r.get(4);
+                vec![
+                    r.get::<_, i64>(0).to_string(),
+                    format!("{:.0}", r.get::<_, f64>(1)),
+                    format!("{:.3}", r.get::<_, f64>(2)),
+                    r.get::<_, i64>(3).to_string(),
+                    q.chars().take(90).collect::<String>().replace('|', "/"),
+                ]
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Creates `pg_stat_statements` in the database at `url` (if the server loaded it) and
+/// clears its counters.
+pub fn reset_statements(url: &str) {
+    if let Ok(mut c) = Client::connect(url, NoTls) {
+        let _ = c.batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+        );
+    }
 }
