@@ -123,7 +123,7 @@ impl Drop for PgServer {
                     "-w",
                     "stop",
                 ]);
-                let _ = wrap(root, &mut stop).output();
+                let _ = wrap(root, &stop).output();
             }
             None => {
                 if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
