@@ -503,6 +503,7 @@ typedef struct ember_options {
   size_t struct_size;
   /**
    * fsync every commit (survives a power cut) instead of WAL `synchronous=NORMAL`.
+   * SQLite only: on PostgreSQL every commit runs with `synchronous_commit = on`.
    */
   bool synchronous_full;
   /**

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ember_benches::fixture::{World, new_engine, options};
 use ember_benches::measure::{CpuMeter, Latencies, Table, ms};
 use ember_benches::pg_fixture::drive_raw;
-use ember_benches::pg_server::PgServer;
+use ember_benches::pg_server::{PgServer, reset_statements, statements};
 use ember_benches::raw_pg::RawPg;
 use ember_benches::text::{COMMON_RANK, RARE_RANK, Vocabulary};
 use ember_benches::{ROOMS, env_usize};
@@ -67,6 +67,7 @@ fn main() {
         .expect("changes");
     assert_eq!((page.messages.len() as u64, page.more), (MISSED, false));
 
+    reset_statements(&url);
     let meter = CpuMeter::start();
     let mut rows = Vec::new();
     let mut one = timed(reads, |_| {
@@ -127,5 +128,47 @@ fn main() {
     print!("{}", t.render());
     if let Some(o) = others {
         println!("\nother processes (PostgreSQL included) used {o:.0}% of the machine's CPUs");
+    }
+    profile(&url, &v);
+}
+
+/// The server's side of the reads above: time by statement (`pg_stat_statements`), then
+/// the plan of the search query's core for each word (the engine's statement with its
+/// joins for the returned columns left out).
+fn profile(url: &str, v: &Vocabulary) {
+    println!("\n### Server time by statement during the reads\n");
+    let mut t = Table::new(&["calls", "total ms", "mean ms", "rows", "statement"]);
+    for r in statements(url, 8) {
+        t.row(r);
+    }
+    print!("{}", t.render());
+    let mut c = postgres::Client::connect(url, postgres::NoTls).expect("connect for EXPLAIN");
+    let reader: i64 = c
+        .query_one("SELECT key FROM users ORDER BY key OFFSET 1 LIMIT 1", &[])
+        .expect("reader")
+        .get(0);
+    for rank in [COMMON_RANK, RARE_RANK] {
+        let word = v.word(rank);
+        let hits: i64 = c
+            .query_one(
+                "SELECT count(*) FROM messages WHERE search @@ phraseto_tsquery('ember', $1)",
+                &[&word],
+            )
+            .expect("count")
+            .get(0);
+        println!("\n`{word}` is in {hits} messages; plan of the search's core:\n\n```");
+        let plan = c
+            .query(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT m.pos FROM messages m \
+                 JOIN memberships mb ON mb.room_key = m.room_key AND mb.user_key = $1 \
+                 WHERE m.search @@ phraseto_tsquery('ember'::regconfig, $2) AND NOT m.deleted \
+                 ORDER BY m.pos DESC LIMIT 20",
+                &[&reader, &word],
+            )
+            .expect("explain");
+        for row in plan {
+            println!("{}", row.get::<_, String>(0));
+        }
+        println!("```");
     }
 }

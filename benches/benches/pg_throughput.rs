@@ -214,6 +214,7 @@ fn run_two_engines(url: &str, posts: usize) -> Run {
         .collect();
     let mut latency = Latencies::default();
     let mut each = Vec::new();
+    let mut done = 0;
     for c in children {
         let out = c.wait_with_output().expect("child engine");
         assert!(out.status.success(), "child engine failed");
@@ -225,6 +226,7 @@ fn run_two_engines(url: &str, posts: usize) -> Run {
                 }
             } else if let Some(r) = line.strip_prefix("rate ") {
                 each.push(r.to_owned());
+                done += posts / 2;
             }
         }
     }
@@ -236,7 +238,7 @@ fn run_two_engines(url: &str, posts: usize) -> Run {
             "two-engines-pg (2 processes × {IN_FLIGHT} in flight; each {} posts/s)",
             each.join(" and ")
         ),
-        posts: latency.len(),
+        posts: done,
         acked,
         indexed,
         batches: None,

@@ -38,6 +38,7 @@ pub struct ember_options {
     /// `sizeof(ember_options)`, set by `ember_options_init`.
     pub struct_size: usize,
     /// fsync every commit (survives a power cut) instead of WAL `synchronous=NORMAL`.
+    /// SQLite only: on PostgreSQL every commit runs with `synchronous_commit = on`.
     pub synchronous_full: bool,
     /// Password hash (argon2id) memory in KiB, at least 8. Default 19456. Tests use 8.
     pub password_memory_kib: u32,
