@@ -67,6 +67,9 @@ fn run(db: &Engine, w: &World, op: Op, via: Via) -> Outcome {
 }
 
 fn every_actor_room_kind_and_operation_gets_exactly_what_the_table_says() {
+    // Dozens of fresh databases: on PostgreSQL each is a CREATE DATABASE and a migration
+    // (about a second on a busy machine), more than the default minute in all.
+    common::watchdog::arm_for(std::time::Duration::from_secs(240));
     let mut wrong = Vec::new();
     let mut cells = 0;
     for kind in KINDS {

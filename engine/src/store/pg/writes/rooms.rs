@@ -333,7 +333,9 @@ pub(super) fn mark_read(
         .max(last_read);
     if target != last_read {
         conn.execute(
-            "UPDATE memberships SET last_read_seq = $3 WHERE room_key = $1 AND user_key = $2",
+            // Never back, also when another node moved it meanwhile.
+            "UPDATE memberships SET last_read_seq = greatest(last_read_seq, $3) \
+             WHERE room_key = $1 AND user_key = $2",
             &[&room.key, &actor.key, &target],
         )?;
         cx.fx.changes.push(Change::Read {
