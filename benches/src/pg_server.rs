@@ -91,6 +91,15 @@ impl PgServer {
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create database");
+        // Experiments: EMBER_BENCH_PG_DB_SETTINGS="plan_cache_mode=force_custom_plan,...".
+        if let Ok(list) = std::env::var("EMBER_BENCH_PG_DB_SETTINGS") {
+            for setting in list.split(',').filter(|s| !s.trim().is_empty()) {
+                let (key, value) = setting.split_once('=').expect("setting=value");
+                admin
+                    .batch_execute(&format!("ALTER DATABASE {name} SET {key} = '{value}'"))
+                    .expect("database setting");
+            }
+        }
         if !self.made.iter().any(|m| m == name) {
             self.made.push(name.to_owned());
         }

@@ -45,7 +45,13 @@ pub fn open() -> Fixture {
 
 pub fn open_with(o: ember_options) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let path = std::ffi::CString::new(dir.path().join("t.db").to_str().unwrap()).unwrap();
+    let path = dir.path().join("t.db").to_str().unwrap().to_owned();
+    open_on(dir, &path, o)
+}
+
+/// An engine on `path` (a file in `dir`, or a `postgres://` URL) with an admin and a room.
+pub fn open_on(dir: tempfile::TempDir, path: &str, o: ember_options) -> Fixture {
+    let path = std::ffi::CString::new(path).unwrap();
     let mut engine = null_mut();
     let mut user = null_mut();
     let mut room = null_mut();
