@@ -25,6 +25,7 @@ pub(crate) fn writer_connect_options(opts: &Options) -> ConnectOptions {
         application_name: "ember-writer",
         synchronous_commit: opts.pg_synchronous_commit,
         connect_timeout: connect_timeout(opts),
+        custom_plans: true,
     }
 }
 
