@@ -27,6 +27,7 @@ pub mod authz;
 pub mod child;
 pub mod disk;
 pub mod pg;
+pub mod redis;
 pub mod watchdog;
 
 /// Generates, for each named test function, a module of that name with two tests:

@@ -9,98 +9,15 @@
 pub mod pg;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
 use crate::common::{BIN, Client, Server, watchdog};
 
-/// The line printed when a cluster test is skipped for want of Redis.
-pub const SKIP_REDIS: &str =
-    "cluster tests skipped: no Redis found; run scripts/test (or set EMBER_TEST_REDIS_URL)";
-
-/// A Redis server for one test.
-pub struct Redis {
-    /// `redis://127.0.0.1:<port>/`.
-    pub url: String,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Redis {
-    /// The harness's Redis (unless `own`), or a throw-away one; `None` after the skip line.
-    pub fn find(own: bool) -> Option<Redis> {
-        if !own {
-            if let Ok(url) = std::env::var("EMBER_TEST_REDIS_URL") {
-                if !url.is_empty() {
-                    return Some(Redis {
-                        url,
-                        port: 0,
-                        child: None,
-                    });
-                }
-            }
-        }
-        let found = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            let required = std::env::var("EMBER_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-            assert!(
-                !required,
-                "EMBER_REQUIRE_REDIS=1 but redis-server is not installed"
-            );
-            eprintln!("{SKIP_REDIS}");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let mut redis = Redis {
-            url: format!("redis://127.0.0.1:{port}/"),
-            port,
-            child: None,
-        };
-        redis.start();
-        Some(redis)
-    }
-
-    /// Starts the server (again) on its port and waits until it answers.
-    pub fn start(&mut self) {
-        assert!(self.port != 0, "the harness's Redis cannot be restarted");
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Kills the server: every connection drops, what was in flight is lost.
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+#[path = "../../../engine/tests/common/redis.rs"]
+pub mod redis;
+pub use redis::Redis;
 
 /// A PostgreSQL database with an admin (ann), two members (bob, carol) and an open room
 /// (Lobby), and a Redis, for nodes to serve.
