@@ -47,9 +47,6 @@ pub(crate) enum BrokerEvent<'a> {
     Message {
         /// The full channel name.
         channel: &'a str,
-        /// The publishing engine.
-        #[allow(dead_code)] // For presence, which counts connections per engine (clnode).
-        origin: i64,
         /// What it published.
         payload: &'a [u8],
     },
@@ -143,21 +140,7 @@ impl Broker {
         format!("{}{name}", self.shared.namespace)
     }
 
-    /// This engine's id, as its publications carry it.
-    #[allow(dead_code)] // For the presence and typing publications (clnode).
-    pub(crate) fn origin(&self) -> i64 {
-        self.shared.origin
-    }
-
-    /// A client for commands of one's own (keys with a TTL, counters): open a connection
-    /// with it on the thread that uses it.
-    #[allow(dead_code)] // For presence keys and cluster rate limits (clnode).
-    pub(crate) fn client(&self) -> &redis::Client {
-        &self.shared.client
-    }
-
     /// True while the subscriber is connected to Redis.
-    #[allow(dead_code)] // For the presence and typing publications (clnode).
     pub(crate) fn connected(&self) -> bool {
         self.shared.connected.load(Ordering::Acquire)
     }
@@ -468,11 +451,7 @@ fn listen_on(
         dispatch(
             shared,
             Some(channel),
-            BrokerEvent::Message {
-                channel,
-                origin,
-                payload,
-            },
+            BrokerEvent::Message { channel, payload },
         );
     }
     Ok(())

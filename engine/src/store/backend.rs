@@ -89,7 +89,6 @@ pub(crate) trait Reads: Send + Sync {
     /// [`Reads::changes_since`] without an access check, for the engine itself (filling a
     /// gap in what other engines of a cluster published). At most `limit` (≤
     /// [`crate::MAX_CHANGES_PAGE`]).
-    #[allow(dead_code)] // Used by the cluster work in progress.
     fn room_changes(&self, room: RoomId, since: u64, limit: usize) -> Result<Changes>;
     /// Messages matching `text` in the user's rooms, newest first.
     fn search(&self, user: UserId, text: &str, limit: usize) -> Result<Vec<Message>>;

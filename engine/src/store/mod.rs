@@ -7,6 +7,7 @@ pub(crate) mod access_log;
 pub(crate) mod backend;
 pub(crate) mod ops;
 pub(crate) mod pg;
+pub(crate) mod rules;
 pub(crate) mod sqlite;
 mod writer;
 

@@ -8,8 +8,7 @@
 #[path = "../../../engine/tests/common/pg.rs"]
 pub mod pg;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -93,26 +92,8 @@ impl Cluster {
 
     /// A node serving the database over the Redis, with `extra` flags.
     pub fn node(&self, extra: &[&str]) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(["--db", &self.db.url, "--broker", &self.redis.url])
-            .args(extra)
-            .env("EMBER_PASSWORD_MEMORY_KIB", "64")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn a node");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the node's first line");
-        let url = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        let addr = url.trim_end_matches('/').parse().expect("address");
-        Server { child, addr }
+        let flags = [&["--broker", self.redis.url.as_str()], extra].concat();
+        Server::serve(self.db.url.as_ref(), &flags)
     }
 }
 

@@ -94,9 +94,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(f: &Fixture, extra: &[&str]) -> Server {
+        Server::serve(f.db.as_os_str(), extra)
+    }
+
+    /// `ember-server serve` on `db` (a path or a URL) with `extra` flags, once it listens.
+    pub fn serve(db: &std::ffi::OsStr, extra: &[&str]) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--db"])
-            .arg(&f.db)
+            .arg(db)
             .args(extra)
             .env("EMBER_PASSWORD_MEMORY_KIB", "64")
             .env("RUST_LOG", "warn")

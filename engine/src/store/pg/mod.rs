@@ -5,7 +5,6 @@
 pub(crate) mod conn;
 mod migrate;
 pub(crate) mod reads;
-#[allow(dead_code)]
 pub(crate) mod schema;
 pub(crate) mod search;
 mod writes;

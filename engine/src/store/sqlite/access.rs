@@ -6,12 +6,7 @@ use crate::error::{Error, Result};
 use crate::ids::{RoomId, UserId};
 use crate::model::{Role, RoomKind};
 
-/// An active user, as the store keys it.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Actor {
-    pub key: i64,
-    pub role: Role,
-}
+pub(crate) use crate::store::rules::Actor;
 
 /// A room, as the store keys it, with its counters.
 #[derive(Clone, Copy, Debug)]

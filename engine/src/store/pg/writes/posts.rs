@@ -25,6 +25,7 @@ use crate::store::ops::{Cx, Done, PostDraft};
 use crate::store::pg::conn::Conn;
 use crate::store::pg::search::TS_CONFIG;
 use crate::store::pg::writes::rows::{self, MESSAGE_COLUMNS};
+use crate::store::rules;
 
 /// A room's counters, locked for the batch.
 struct Locked {
@@ -104,13 +105,13 @@ pub(super) fn run_set(
             slots.push(if posts[j].user == post.user {
                 Slot::DuplicateOf(j)
             } else {
-                Slot::Done(Err(used_by_another()))
+                Slot::Done(Err(rules::client_id_taken()))
             });
             continue;
         }
         if let Some(message) = f.original {
             slots.push(if message.creator_id != post.user {
-                Slot::Done(Err(used_by_another()))
+                Slot::Done(Err(rules::client_id_taken()))
             } else if message.id.0 == fresh[i] {
                 taken.insert(pair, i);
                 Slot::Again(message)
@@ -186,13 +187,6 @@ pub(super) fn run_set(
         answers.push(result.map(Done::Posted));
     }
     Ok(answers)
-}
-
-fn used_by_another() -> Error {
-    Error::validation(
-        "client_message_id",
-        "was already used by another user in this room",
-    )
 }
 
 /// What subscribers hear about a new message.

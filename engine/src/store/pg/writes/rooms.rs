@@ -11,6 +11,7 @@ use crate::store::ops::Cx;
 use crate::store::pg::conn::Conn;
 use crate::store::pg::writes::access_log;
 use crate::store::pg::writes::rows::{self, Actor, RoomRef, active_user};
+use crate::store::rules;
 
 /// Inserts the room with the id `fresh`; `None` when that id exists already (an earlier
 /// attempt of this batch committed it) or, for a direct room, another room holds its
@@ -205,19 +206,6 @@ pub(super) fn direct_room(
     Ok(room)
 }
 
-/// Admins and the room's creator manage membership; anyone may remove themselves.
-fn may_manage(actor: &Actor, room: &RoomRef) -> bool {
-    actor.role == Role::Admin || actor.key == room.creator_key
-}
-
-fn not_manager() -> Error {
-    Error::Forbidden("only an admin or the room's creator manages members")
-}
-
-fn direct_is_fixed() -> Error {
-    Error::validation("room", "a direct room's members are fixed")
-}
-
 pub(super) fn add_member(
     conn: &mut Conn,
     actor: UserId,
@@ -227,11 +215,11 @@ pub(super) fn add_member(
 ) -> Result<()> {
     let actor = active_user(conn, actor)?;
     let room = rows::room(conn, room)?;
-    if !may_manage(&actor, &room) {
-        return Err(not_manager());
+    if !actor.manages(room.creator_key) {
+        return Err(rules::not_manager());
     }
     if room.kind == RoomKind::Direct {
-        return Err(direct_is_fixed());
+        return Err(rules::direct_is_fixed());
     }
     let target = active_user(conn, user)?;
     if join(conn, &room, target.key, Involvement::Mentions)? {
@@ -266,11 +254,11 @@ pub(super) fn remove_member(
         }
         Err(other) => return Err(other),
     };
-    if target.key != actor.key && !may_manage(&actor, &room) {
-        return Err(not_manager());
+    if target.key != actor.key && !actor.manages(room.creator_key) {
+        return Err(rules::not_manager());
     }
     match room.kind {
-        RoomKind::Direct => return Err(direct_is_fixed()),
+        RoomKind::Direct => return Err(rules::direct_is_fixed()),
         RoomKind::Open if target.role != Role::Bot => {
             return Err(Error::validation(
                 "room",

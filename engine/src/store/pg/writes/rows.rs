@@ -9,12 +9,7 @@ use crate::ids::{MessageId, RoomId, UserId};
 use crate::model::{Message, Role, Room, RoomKind};
 use crate::store::pg::conn::Conn;
 
-/// An active user, as the store keys it.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Actor {
-    pub key: i64,
-    pub role: Role,
-}
+pub(super) use crate::store::rules::Actor;
 
 /// A room, as the store keys it, with its counters (as read, without a lock).
 #[derive(Clone, Copy, Debug)]

@@ -10,6 +10,7 @@ use crate::ids::{ClientMessageId, MessageId, RoomId, UserId};
 use crate::live::Change;
 use crate::model::{Message, Posted, Role};
 use crate::store::ops::{Cx, Effects};
+use crate::store::rules;
 use crate::store::sqlite::access;
 use crate::store::sqlite::rows::{self, MESSAGE_COLUMNS, MESSAGE_FROM};
 
@@ -90,10 +91,7 @@ pub(super) fn post(
         .optional()?;
     if let Some(message) = original {
         if message.creator_id != user {
-            return Err(Error::validation(
-                "client_message_id",
-                "was already used by another user in this room",
-            ));
+            return Err(rules::client_id_taken());
         }
         return Ok(Posted {
             message,

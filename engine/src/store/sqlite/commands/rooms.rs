@@ -9,6 +9,7 @@ use crate::live::{Change, Joiners};
 use crate::model::{Involvement, Role, Room, RoomKind};
 use crate::store::access_log::AccessChange;
 use crate::store::ops::Cx;
+use crate::store::rules;
 use crate::store::sqlite::access::{self, Actor, RoomRef};
 use crate::store::sqlite::access_log;
 use crate::store::sqlite::rows;
@@ -165,19 +166,6 @@ pub(super) fn direct_room(
     Ok(room)
 }
 
-/// Admins and the room's creator manage membership; anyone may remove themselves.
-fn may_manage(actor: &Actor, room: &RoomRef) -> bool {
-    actor.role == Role::Admin || actor.key == room.creator_key
-}
-
-fn not_manager() -> Error {
-    Error::Forbidden("only an admin or the room's creator manages members")
-}
-
-fn direct_is_fixed() -> Error {
-    Error::validation("room", "a direct room's members are fixed")
-}
-
 pub(super) fn add_member(
     conn: &Connection,
     actor: UserId,
@@ -187,11 +175,11 @@ pub(super) fn add_member(
 ) -> Result<()> {
     let actor = access::active_user(conn, actor)?;
     let room = access::room(conn, room)?;
-    if !may_manage(&actor, &room) {
-        return Err(not_manager());
+    if !actor.manages(room.creator_key) {
+        return Err(rules::not_manager());
     }
     if room.kind == RoomKind::Direct {
-        return Err(direct_is_fixed());
+        return Err(rules::direct_is_fixed());
     }
     let target = access::active_user(conn, user)?;
     if join(conn, &room, target.key, Involvement::Mentions)? {
@@ -227,11 +215,11 @@ pub(super) fn remove_member(
             .map_err(Error::from),
         other => Err(other),
     })?;
-    if target.key != actor.key && !may_manage(&actor, &room) {
-        return Err(not_manager());
+    if target.key != actor.key && !actor.manages(room.creator_key) {
+        return Err(rules::not_manager());
     }
     match room.kind {
-        RoomKind::Direct => return Err(direct_is_fixed()),
+        RoomKind::Direct => return Err(rules::direct_is_fixed()),
         RoomKind::Open if target.role != Role::Bot => {
             return Err(Error::validation(
                 "room",
